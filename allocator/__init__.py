@@ -1,0 +1,1 @@
+"""Low-latency allocation core on Redis: eligibility, ranking, atomic claim, leases, push."""
