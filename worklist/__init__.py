@@ -1,0 +1,1 @@
+"""Networked reporting worklist balancer: domain, storage and HTTP API."""
