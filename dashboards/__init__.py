@@ -1,0 +1,1 @@
+"""Web views, Prometheus metrics and Grafana dashboards."""

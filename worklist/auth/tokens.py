@@ -1,0 +1,79 @@
+"""Mint, hash, look up and revoke bearer tokens. Only hashes touch the database."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from worklist.models import ApiToken
+
+ROLES = frozenset({"admin", "feed", "ops", "lead", "reporter"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role, and for reporter tokens the reporter they are bound to."""
+
+    role: str
+    reporter_id: str | None = None
+    token_id: int | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_token(
+    db: Session,
+    role: str,
+    reporter_id: str | None = None,
+    label: str | None = None,
+    days: int | None = 365,
+) -> tuple[str, ApiToken]:
+    """Create a token; the plain text is returned once and never stored."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if (role == "reporter") != (reporter_id is not None):
+        raise ValueError("a reporter token needs reporter_id, and only a reporter token has one")
+    plain = "wl_" + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    row = ApiToken(
+        token_hash=hash_token(plain),
+        role=role,
+        reporter_id=reporter_id,
+        label=label,
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
+    db.add(row)
+    db.commit()
+    db.refresh(row)
+    return plain, row
+
+
+def authenticate(db: Session, token: str, admin_token: str | None) -> Principal | None:
+    """The principal for a token, or None when unknown, expired or revoked."""
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Principal(role="admin")
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+        return None
+    return Principal(role=row.role, reporter_id=row.reporter_id, token_id=row.id)
+
+
+def revoke_token(db: Session, token_id: int) -> bool:
+    row = db.get(ApiToken, token_id)
+    if row is None:
+        return False
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        db.add(row)
+        db.commit()
+    return True

@@ -1,0 +1,137 @@
+"""Reporter endpoints: sessions, next case, complete, hand back (API.md: worklist)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import BaseModel, Field
+
+from worklist.deps import ReporterDep, ServicesDep, SessionDep
+from worklist.reporting import service
+from worklist.reporting.service import FlowError
+from worklist.studies.queries import public
+from worklist.studies.schemas import StudyPublic
+
+router = APIRouter(prefix="/api/v1", tags=["worklist"])
+
+
+class SessionIn(BaseModel):
+    kind: Literal["core", "insourced"] = "core"
+
+
+class SessionOut(BaseModel):
+    session_id: int
+    kind: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    returned_to_worklist: list[str] = []
+
+
+class NextCase(BaseModel):
+    assignment_id: str
+    study: StudyPublic
+    due_at: datetime
+    lease_expires_at: datetime
+    reason: dict[str, Any]
+
+
+class ReleaseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AssignmentOutcome(BaseModel):
+    assignment_id: str
+    study: StudyPublic
+
+
+def _bound(principal_reporter: str | None) -> str:
+    assert principal_reporter is not None  # reporter tokens are always bound
+    return principal_reporter
+
+
+def _raise(error: FlowError) -> HTTPException:
+    return HTTPException(error.status, str(error))
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+def post_session(
+    body: SessionIn, db: SessionDep, services: ServicesDep, principal: ReporterDep
+) -> SessionOut:
+    """Start a reporting session (core or insourced)."""
+    try:
+        s = service.start_session(db, services, _bound(principal.reporter_id), body.kind)
+    except FlowError as e:
+        raise _raise(e) from e
+    assert s.id is not None
+    return SessionOut(session_id=s.id, kind=s.kind, started_at=s.started_at)
+
+
+@router.delete("/sessions/current")
+def delete_session(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> SessionOut:
+    """End the current session; cases held for you go back to the worklist."""
+    try:
+        s, returned = service.end_session(db, services, _bound(principal.reporter_id))
+    except FlowError as e:
+        raise _raise(e) from e
+    assert s.id is not None
+    return SessionOut(
+        session_id=s.id,
+        kind=s.kind,
+        started_at=s.started_at,
+        ended_at=s.ended_at,
+        returned_to_worklist=returned,
+    )
+
+
+@router.post(
+    "/worklist/next",
+    responses={204: {"description": "nothing eligible is waiting"}, 409: {"description": "not in a session"}},
+    response_model=NextCase,
+)
+def post_next(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> Any:
+    """Claim the best eligible study for you, with the reason it was chosen."""
+    try:
+        claimed = service.claim_next(db, services, _bound(principal.reporter_id))
+    except FlowError as e:
+        raise _raise(e) from e
+    if claimed is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return NextCase(
+        assignment_id=claimed["assignment_id"],
+        study=public(claimed["study"]),
+        due_at=claimed["due_at"],
+        lease_expires_at=claimed["lease_expires_at"],
+        reason=claimed["reason"],
+    )
+
+
+@router.post("/assignments/{assignment_id}/complete")
+def post_complete(
+    assignment_id: str, db: SessionDep, services: ServicesDep, principal: ReporterDep
+) -> AssignmentOutcome:
+    """Mark your case reported."""
+    try:
+        study = service.complete(db, services, _bound(principal.reporter_id), assignment_id)
+    except FlowError as e:
+        raise _raise(e) from e
+    return AssignmentOutcome(assignment_id=assignment_id, study=public(study))
+
+
+@router.post("/assignments/{assignment_id}/release")
+def post_release(
+    assignment_id: str,
+    body: ReleaseIn,
+    db: SessionDep,
+    services: ServicesDep,
+    principal: ReporterDep,
+) -> AssignmentOutcome:
+    """Hand your case back to the worklist, with a reason."""
+    try:
+        study = service.release(
+            db, services, _bound(principal.reporter_id), assignment_id, body.reason
+        )
+    except FlowError as e:
+        raise _raise(e) from e
+    return AssignmentOutcome(assignment_id=assignment_id, study=public(study))

@@ -1,0 +1,119 @@
+"""Background housekeeping: lease expiry, widening, and SQL/Redis reconciliation.
+
+``sweep_once`` is the burst mode: tests drive it step by step with a chosen clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from anyio import to_thread
+from sqlmodel import Session, col, select
+
+from worklist.models import Assignment, Study
+from worklist.services import Services, utcnow
+from worklist.studies.queueing import enqueue_and_audit
+from worklist.studies.transitions import add_event
+
+log = logging.getLogger(__name__)
+RECONCILE_GRACE = timedelta(seconds=60)
+WIDEN_STAGE_NAMES = {1: "all-eligible-radiologists", 2: "outsourcing-recommended"}
+
+
+def _expire_in_sql(db: Session, study: Study, reporter_id: str, why: str) -> None:
+    assignment = db.exec(
+        select(Assignment).where(
+            Assignment.study_id == study.id,
+            Assignment.reporter_id == reporter_id,
+            col(Assignment.outcome).is_(None),
+        )
+    ).first()
+    if assignment is not None:
+        assignment.outcome, assignment.ended_at = "expired", utcnow()
+        db.add(assignment)
+    if study.status == "claimed" and study.assignee == reporter_id:
+        study.status, study.assignee, study.sourcing = "unreported", None, None
+        study.updated_at = utcnow()
+        db.add(study)
+    add_event(db, study, "lease-expired", "allocator", {"reporter": reporter_id, "rule": why})
+
+
+def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int]:
+    """One pass over every network; returns what it did."""
+    now = now or utcnow()
+    now_ms = int(now.timestamp() * 1000)
+    done = {"expired": 0, "widened": 0, "reconciled": 0}
+    for network in services.networks():
+        allocator = services.allocator(network)
+        expired = allocator.expire_leases(now_ms)
+        widened = allocator.widen(now_ms)
+        with Session(services.engine, expire_on_commit=False) as db:
+            uids = [uid for uid, _ in expired] + [w.study_id for w in widened]
+            studies = {
+                s.study_uid: s
+                for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids))).all()
+            } if uids else {}
+            for uid, reporter_id in expired:
+                if uid in studies:
+                    _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
+                    done["expired"] += 1
+            for event in widened:
+                study = studies.get(event.study_id)
+                if study is None:
+                    continue
+                study.widening_stage = max(study.widening_stage, event.stage)
+                study.outsourcing_recommended = study.outsourcing_recommended or event.stage >= 2
+                db.add(study)
+                add_event(
+                    db,
+                    study,
+                    "widened",
+                    "allocator",
+                    {"stage": event.stage, "pool": WIDEN_STAGE_NAMES.get(event.stage), "rule": event.rule},
+                )
+                done["widened"] += 1
+            db.commit()
+            done["reconciled"] += _reconcile(services, db, network, now)
+    return done
+
+
+def _reconcile(services: Services, db: Session, network: str, now: datetime) -> int:
+    """SQL leases long past expiry that Redis no longer holds: expire them and re-queue."""
+    stale = db.exec(
+        select(Assignment, Study)
+        .join(Study, col(Study.id) == col(Assignment.study_id))
+        .where(
+            Study.network == network,
+            col(Assignment.outcome).is_(None),
+            col(Assignment.lease_expires_at) < now - RECONCILE_GRACE,
+        )
+    ).all()
+    allocator = services.allocator(network)
+    requeue = []
+    for assignment, study in stale:
+        if allocator.lease_holder(study.study_uid) is not None:
+            continue
+        _expire_in_sql(db, study, assignment.reporter_id, "reconciled: lease missing in redis")
+        if study.status == "unreported":
+            requeue.append((study.id, study.model_dump()))
+    db.commit()
+    if requeue:
+        with services.engine.begin() as conn:
+            enqueue_and_audit(services, conn, requeue)  # type: ignore[arg-type]
+    return len(requeue)
+
+
+async def run_sweeper(services: Services, stop: asyncio.Event) -> None:
+    """Sweep every few seconds until stopped; a failing pass is logged, never fatal."""
+    interval = services.settings.sweep_interval_seconds
+    while not stop.is_set():
+        try:
+            await to_thread.run_sync(sweep_once, services, datetime.now(UTC))
+        except Exception:
+            log.exception("sweep failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
