@@ -1,0 +1,1 @@
+"""PACS and RIS feeds in: each connector normalises its source and delivers over the HTTP API."""
