@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from dashboards.metrics import Metrics
 from worklist.auth.endpoints import router as auth_router
@@ -34,9 +35,15 @@ def _queue_rows(services: Services) -> Callable[[], list[tuple[str, str, str, in
     def rows() -> list[tuple[str, str, str, int, float]]:
         now = datetime.now(UTC)
         query = (
-            select(Study.site, Study.modality, Study.urgency, func.count(), func.min(Study.acquired_at))
-            .where(Study.status == "unreported")
-            .group_by(Study.site, Study.modality, Study.urgency)
+            select(
+                col(Study.site),
+                col(Study.modality),
+                col(Study.urgency),
+                func.count(),
+                func.min(col(Study.acquired_at)),
+            )
+            .where(col(Study.status) == "unreported")
+            .group_by(col(Study.site), col(Study.modality), col(Study.urgency))
         )
         with services.engine.connect() as conn:
             result = []

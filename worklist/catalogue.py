@@ -100,7 +100,9 @@ class Catalogue:
         for e in entries:
             self.by_modality_part.setdefault((e.modality, e.body_part), e)
 
-    def match(self, exam_code: str | None, modality: str, body_part: str | None) -> ExamEntry | None:
+    def match(
+        self, exam_code: str | None, modality: str, body_part: str | None
+    ) -> ExamEntry | None:
         if exam_code and exam_code.upper() in self.by_code:
             return self.by_code[exam_code.upper()]
         return self.by_modality_part.get((modality, body_part))

@@ -46,7 +46,11 @@ def create_token(body: TokenCreate, db: SessionDep, _: AdminDep) -> TokenCreated
     plain, row = mint_token(db, body.role, body.reporter_id, body.label, body.expires_in_days)
     assert row.id is not None
     return TokenCreated(
-        token=plain, id=row.id, role=row.role, reporter_id=row.reporter_id, expires_at=row.expires_at
+        token=plain,
+        id=row.id,
+        role=row.role,
+        reporter_id=row.reporter_id,
+        expires_at=row.expires_at,
     )
 
 

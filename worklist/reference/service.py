@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from worklist.models import ExamType, Network, Provider, Reporter, Site
@@ -52,7 +54,7 @@ def upsert_reporter(
     created = reporter is None
     if reporter is not None and reporter.network != network:
         raise ReferenceError("a reporter cannot move to another network")
-    values = {
+    values: dict[str, Any] = {
         "name": body.name,
         "group": body.group,
         "home_site": body.home_site,

@@ -87,7 +87,10 @@ def delete_session(db: SessionDep, services: ServicesDep, principal: ReporterDep
 
 @router.post(
     "/worklist/next",
-    responses={204: {"description": "nothing eligible is waiting"}, 409: {"description": "not in a session"}},
+    responses={
+        204: {"description": "nothing eligible is waiting"},
+        409: {"description": "not in a session"},
+    },
     response_model=NextCase,
 )
 def post_next(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> Any:

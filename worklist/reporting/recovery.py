@@ -27,7 +27,8 @@ def rebuild_network(services: Services, network: str) -> dict[str, int]:
             s.reporter_id: s.kind  # type: ignore[misc]
             for s in db.exec(
                 select(ReporterSession).where(
-                    col(ReporterSession.reporter_id).in_(ids), col(ReporterSession.ended_at).is_(None)
+                    col(ReporterSession.reporter_id).in_(ids),
+                    col(ReporterSession.ended_at).is_(None),
                 )
             ).all()
         }
@@ -38,7 +39,11 @@ def rebuild_network(services: Services, network: str) -> dict[str, int]:
             ).all()
         ]
         leases = [
-            (to_queued(study.model_dump()), a.reporter_id, int(a.lease_expires_at.timestamp() * 1000))
+            (
+                to_queued(study.model_dump()),
+                a.reporter_id,
+                int(a.lease_expires_at.timestamp() * 1000),
+            )
             for a, study in db.exec(
                 select(Assignment, Study)
                 .join(Study, col(Study.id) == col(Assignment.study_id))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, col, select
 
 from allocator.engine import NotOnDuty
+from allocator.types import SessionKind
 from worklist.models import Assignment, Reporter, ReporterSession, Study
 from worklist.services import Services, utcnow
 from worklist.studies.transitions import add_event
@@ -49,11 +50,15 @@ def start_session(db: Session, services: Services, reporter_id: str, kind: str) 
     db.add(session)
     db.commit()
     db.refresh(session)
-    services.allocator(reporter.network).start_session(reporter_id, kind, _ms(session.started_at))  # type: ignore[arg-type]
+    services.allocator(reporter.network).start_session(
+        reporter_id, cast(SessionKind, kind), _ms(session.started_at)
+    )
     return session
 
 
-def end_session(db: Session, services: Services, reporter_id: str) -> tuple[ReporterSession, list[str]]:
+def end_session(
+    db: Session, services: Services, reporter_id: str
+) -> tuple[ReporterSession, list[str]]:
     reporter = _reporter(db, reporter_id)
     session = open_session(db, reporter_id)
     if session is None:
@@ -134,7 +139,9 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
     return None
 
 
-def _own_open_assignment(db: Session, reporter_id: str, assignment_id: str) -> tuple[Assignment, Study]:
+def _own_open_assignment(
+    db: Session, reporter_id: str, assignment_id: str
+) -> tuple[Assignment, Study]:
     assignment = db.get(Assignment, assignment_id)
     if assignment is None:
         raise FlowError(404, "no such assignment")
@@ -175,7 +182,11 @@ def complete(db: Session, services: Services, reporter_id: str, assignment_id: s
         study,
         "reported",
         reporter_id,
-        {"assignment": assignment.id, "sourcing": assignment.sourcing, "work_units": study.work_units},
+        {
+            "assignment": assignment.id,
+            "sourcing": assignment.sourcing,
+            "work_units": study.work_units,
+        },
     )
     db.commit()
     return study

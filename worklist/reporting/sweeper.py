@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -51,10 +52,14 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
         widened = allocator.widen(now_ms)
         with Session(services.engine, expire_on_commit=False) as db:
             uids = [uid for uid, _ in expired] + [w.study_id for w in widened]
-            studies = {
-                s.study_uid: s
-                for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids))).all()
-            } if uids else {}
+            studies = (
+                {
+                    s.study_uid: s
+                    for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids))).all()
+                }
+                if uids
+                else {}
+            )
             for uid, reporter_id in expired:
                 if uid in studies:
                     _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
@@ -71,7 +76,11 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
                     study,
                     "widened",
                     "allocator",
-                    {"stage": event.stage, "pool": WIDEN_STAGE_NAMES.get(event.stage), "rule": event.rule},
+                    {
+                        "stage": event.stage,
+                        "pool": WIDEN_STAGE_NAMES.get(event.stage),
+                        "rule": event.rule,
+                    },
                 )
                 done["widened"] += 1
             db.commit()
@@ -113,7 +122,5 @@ async def run_sweeper(services: Services, stop: asyncio.Event) -> None:
             await to_thread.run_sync(sweep_once, services, datetime.now(UTC))
         except Exception:
             log.exception("sweep failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

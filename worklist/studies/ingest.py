@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, tuple_, update
+from sqlmodel import col
 
 from worklist.models import Order, Site, Study, StudyEvent
 from worklist.patients import patient_key
@@ -48,9 +49,12 @@ def ingest_studies(services: Services, items: list[Any], actor: str) -> IngestRe
     result = IngestResult(rejected=rejected)
     with engine.begin() as conn:
         codes = {item.site for _, item in latest.values()}
-        networks = dict(
-            conn.execute(select(Site.code, Site.network).where(Site.code.in_(codes))).all()  # type: ignore[attr-defined]
-        )
+        networks: dict[str, str] = {
+            code: network
+            for code, network in conn.execute(
+                select(col(Site.code), col(Site.network)).where(col(Site.code).in_(codes))
+            )
+        }
         for uid, (index, item) in list(latest.items()):
             if item.site not in networks:
                 result.rejected.append(
@@ -71,10 +75,10 @@ def ingest_studies(services: Services, items: list[Any], actor: str) -> IngestRe
         keys = {(i.site, i.accession) for _, i in latest.values() if i.accession}
         orders: dict[tuple[str, str], Order] = {}
         if keys:
-            for order in conn.execute(
-                select(Order).where(tuple_(Order.site, Order.accession).in_(list(keys)))  # type: ignore[arg-type]
+            for found in conn.execute(
+                select(Order).where(tuple_(col(Order.site), col(Order.accession)).in_(list(keys)))
             ).scalars():
-                orders[(order.site, order.accession)] = order
+                orders[(found.site, found.accession)] = found
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
         for uid, (_, item) in latest.items():
@@ -96,7 +100,7 @@ def ingest_studies(services: Services, items: list[Any], actor: str) -> IngestRe
                 new_rows.append(columns)
         if new_rows:
             conn.execute(insert(_study), new_rows)
-            ids = dict(
+            ids: dict[str, int] = dict(
                 conn.execute(
                     select(_study.c.study_uid, _study.c.id).where(
                         _study.c.study_uid.in_([r["study_uid"] for r in new_rows])

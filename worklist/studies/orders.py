@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, tuple_, update
+from sqlmodel import col
 
 from worklist.models import Order, Site, Study, StudyEvent
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
 from worklist.studies.schemas import IngestResult, OrderIn, Rejection, validate_items
 
-_ORDER_FIELDS = ("urgency", "patient_source", "exam_code", "description", "referrer", "requested_at")
+_ORDER_FIELDS = (
+    "urgency",
+    "patient_source",
+    "exam_code",
+    "description",
+    "referrer",
+    "requested_at",
+)
 
 
 def _apply_order(services: Services, study: Study, order: Order) -> dict[str, Any]:
@@ -51,19 +59,27 @@ def ingest_orders(services: Services, items: list[Any], actor: str) -> IngestRes
     with services.engine.begin() as conn:
         known = set(
             conn.execute(
-                select(Site.code).where(Site.code.in_({k[0] for k in latest}))  # type: ignore[attr-defined]
+                select(col(Site.code)).where(col(Site.code).in_({k[0] for k in latest}))
             ).scalars()
         )
         for key, (index, _) in list(latest.items()):
             if key[0] not in known:
-                result.rejected.append(Rejection(index=index, error=f"site: {key[0]!r} is not registered"))
+                result.rejected.append(
+                    Rejection(index=index, error=f"site: {key[0]!r} is not registered")
+                )
                 del latest[key]
-        stored = {
-            (o.site, o.accession): o
-            for o in conn.execute(
-                select(Order).where(tuple_(Order.site, Order.accession).in_(list(latest)))  # type: ignore[arg-type]
-            ).scalars()
-        } if latest else {}
+        stored = (
+            {
+                (o.site, o.accession): o
+                for o in conn.execute(
+                    select(Order).where(
+                        tuple_(col(Order.site), col(Order.accession)).in_(list(latest))
+                    )
+                ).scalars()
+            }
+            if latest
+            else {}
+        )
         orders: dict[tuple[str, str], Order] = {}
         for key, (_, item) in latest.items():
             values = {f: getattr(item, f) for f in _ORDER_FIELDS if getattr(item, f) is not None}
@@ -78,13 +94,13 @@ def ingest_orders(services: Services, items: list[Any], actor: str) -> IngestRes
                 )
                 result.created += 1
             orders[key] = conn.execute(
-                select(Order).where(Order.site == key[0], Order.accession == key[1])
+                select(Order).where(col(Order.site) == key[0], col(Order.accession) == key[1])
             ).scalar_one()
         if orders:
             studies = conn.execute(
                 select(Study).where(
-                    tuple_(Study.site, Study.accession).in_(list(orders)),  # type: ignore[arg-type]
-                    Study.status.in_(("unreported", "claimed")),  # type: ignore[attr-defined]
+                    tuple_(col(Study.site), col(Study.accession)).in_(list(orders)),
+                    col(Study.status).in_(("unreported", "claimed")),
                 )
             ).scalars()
             for study in studies:

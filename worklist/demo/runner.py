@@ -1,0 +1,169 @@
+"""`worklist demo`: serve the seeded network, feed it studies, and let simulated reporters work.
+
+Everything goes through the real HTTP API, exactly as a PACS feed and reporters would.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+from pydantic import SecretStr
+
+from worklist.app import create_app
+from worklist.demo import seed
+from worklist.settings import Settings
+
+RELEASE_REASONS = ["outside my competence", "needs prior imaging", "end of session"]
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the main thread keeps Ctrl-C
+        pass
+
+
+def _wait_ready(base: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the demo service did not become ready")
+
+
+def seed_network(client: httpx.Client) -> None:
+    """Idempotent: PUTs sites, reporters and providers through the API."""
+    for code, name in seed.SITES.items():
+        client.put(
+            f"/api/v1/sites/{code}", json={"name": name, "network": seed.NETWORK}
+        ).raise_for_status()
+    for rid, body in seed.reporters().items():
+        client.put(f"/api/v1/reporters/{rid}", json=body).raise_for_status()
+    for pid, body in seed.PROVIDERS.items():
+        client.put(f"/api/v1/providers/{pid}", json=body).raise_for_status()
+
+
+def _mint(client: httpx.Client, role: str, reporter: str | None = None) -> str:
+    body: dict[str, Any] = {"role": role, "label": "demo"}
+    if reporter:
+        body["reporter_id"] = reporter
+    response = client.post("/api/v1/tokens", json=body)
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
+def _feed(base: str, token: str, rate: float, stop: threading.Event) -> None:
+    from connectors.simulator import generate_studies
+
+    sites = list(seed.SITES)
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        backlog = generate_studies(400, sites, datetime.now(UTC) - timedelta(hours=6), seed=1)
+        client.post("/api/v1/studies", json=backlog, timeout=30)
+        batch_seed = 2
+        while not stop.wait(5.0):
+            count = max(1, int(rate * 5))
+            studies = generate_studies(
+                count, sites, datetime.now(UTC) - timedelta(minutes=5), seed=batch_seed
+            )
+            batch_seed += 1
+            try:
+                client.post("/api/v1/studies", json=studies, timeout=30)
+            except httpx.HTTPError:
+                continue
+
+
+def _reporter(base: str, token: str, kind: str, stop: threading.Event, rng: random.Random) -> None:
+    """Pull, read for a while, then complete (or now and then hand back)."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        client.post("/api/v1/sessions", json={"kind": kind})
+        while not stop.is_set():
+            response = client.post("/api/v1/worklist/next")
+            if response.status_code != 200:
+                stop.wait(3.0)
+                continue
+            assignment = response.json()["assignment_id"]
+            stop.wait(rng.uniform(2.0, 8.0))
+            if rng.random() < 0.05:
+                reason = rng.choice(RELEASE_REASONS)
+                client.post(f"/api/v1/assignments/{assignment}/release", json={"reason": reason})
+            else:
+                client.post(f"/api/v1/assignments/{assignment}/complete")
+        client.delete("/api/v1/sessions/current")
+
+
+def run_demo(host: str, port: int, rate: float, reporters: int) -> int:
+    """Serve the demo network until Ctrl-C, printing where to look and the tokens to use."""
+    admin_token = "wl_demo_admin_" + secrets.token_urlsafe(12)
+    settings = Settings(admin_token=SecretStr(admin_token))
+    app = create_app(settings)
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://{host}:{port}"
+    _wait_ready(base)
+    stop = threading.Event()
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_token}"}) as admin:
+        seed_network(admin)
+        tokens = {role: _mint(admin, role) for role in ("feed", "ops", "lead")}
+        team = list(seed.reporters())
+        rng = random.Random(3)
+        working = rng.sample(team, k=min(reporters, len(team)))
+        reporter_tokens = {rid: _mint(admin, "reporter", rid) for rid in working}
+        spare = next(r for r in team if r not in working)
+        reporter_tokens_spare = _mint(admin, "reporter", spare)
+    workers = [threading.Thread(target=_feed, args=(base, tokens["feed"], rate, stop), daemon=True)]
+    for i, token in enumerate(reporter_tokens.values()):
+        kind = "insourced" if i % 4 == 0 else "core"
+        workers.append(
+            threading.Thread(
+                target=_reporter, args=(base, token, kind, stop, random.Random(i)), daemon=True
+            )
+        )
+    for worker in workers:
+        worker.start()
+    print(
+        f"""
+Worklist balancer demo is running at {base}
+  network '{seed.NETWORK}': {len(seed.SITES)} sites, {len(team)} reporters, \
+{len(seed.PROVIDERS)} providers
+  {len(reporter_tokens)} simulated reporters pull and complete cases; \
+a feed adds ~{rate}/s studies
+
+  API docs:        {base}/docs
+  Metrics:         {base}/metrics
+  Admin token:     {admin_token}
+  Ops token:       {tokens["ops"]}
+  Lead token:      {tokens["lead"]}
+  Feed token:      {tokens["feed"]}
+  Reporter token:  {reporter_tokens_spare}
+                   (reporter {spare}, not simulated: pull cases yourself)
+
+Try:
+  curl -H 'Authorization: Bearer {admin_token}' {base}/api/v1/sites
+  curl -H 'Authorization: Bearer {tokens["ops"]}' '{base}/api/v1/studies?status=claimed&limit=5'
+  curl -X POST -H 'Authorization: Bearer {reporter_tokens_spare}' \\
+       -H 'Content-Type: application/json' -d '{{"kind":"core"}}' {base}/api/v1/sessions
+  curl -X POST -H 'Authorization: Bearer {reporter_tokens_spare}' {base}/api/v1/worklist/next
+
+Ctrl-C stops it. Data lives in {settings.data_dir.resolve()}.""",
+        flush=True,
+    )
+    try:
+        while thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+    server.should_exit = True
+    thread.join(timeout=10)
+    return 0
