@@ -1,0 +1,169 @@
+"""Hard eligibility: scope entries, site credentials, required subspecialty -- and the bucket
+signature that groups studies exactly the same reporters may take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from allocator.types import QueuedStudy, ReporterProfile, ScopeEntry
+
+
+def entry_to_json(entry: ScopeEntry) -> str:
+    """Canonical JSON of a scope entry (sorted lists), so equal content gives equal text."""
+    return json.dumps(
+        {
+            "modalities": sorted(entry.modalities),
+            "body_parts": sorted(entry.body_parts),
+            "patient_sources": sorted(entry.patient_sources),
+            "exam_codes": sorted(entry.exam_codes),
+            "min_age": entry.min_age,
+            "max_age": entry.max_age,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def entry_from_json(text: str) -> ScopeEntry:
+    d = json.loads(text)
+    return ScopeEntry(
+        modalities=frozenset(d["modalities"]),
+        body_parts=frozenset(d["body_parts"]),
+        patient_sources=frozenset(d["patient_sources"]),
+        exam_codes=frozenset(d["exam_codes"]),
+        min_age=d["min_age"],
+        max_age=d["max_age"],
+    )
+
+
+def entry_id(entry: ScopeEntry) -> str:
+    """Content id of a scope entry: entries are deduplicated network-wide by content."""
+    return hashlib.sha1(entry_to_json(entry).encode()).hexdigest()[:12]
+
+
+def _dim_ok(allowed: frozenset[str], value: str | None) -> bool:
+    """An empty set allows anything; a restricted dimension never allows an unknown value."""
+    return not allowed or (value is not None and value in allowed)
+
+
+def entry_allows(entry: ScopeEntry, study: QueuedStudy) -> bool:
+    """True when every dimension of the entry allows the study."""
+    if not (
+        _dim_ok(entry.modalities, study.modality)
+        and _dim_ok(entry.body_parts, study.body_part)
+        and _dim_ok(entry.patient_sources, study.patient_source)
+        and _dim_ok(entry.exam_codes, study.exam_code)
+    ):
+        return False
+    if entry.min_age is not None and (
+        study.patient_age is None or study.patient_age < entry.min_age
+    ):
+        return False
+    return not (
+        entry.max_age is not None
+        and (study.patient_age is None or study.patient_age > entry.max_age)
+    )
+
+
+@dataclass(frozen=True)
+class BucketMeta:
+    """A bucket signature: studies with equal signatures are eligible for exactly the same
+    reporters and get the same ranking adjustments from each reporter."""
+
+    site: str
+    entries: frozenset[str]  # ids of the network scope entries the studies match
+    subspecialty: str | None
+    hard_required: bool  # requires_subspecialist and still at stage 0
+    stage0: bool  # deferral to radiographers only applies at stage 0
+
+    @property
+    def bucket_id(self) -> str:
+        return hashlib.sha1(self.to_json().encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "site": self.site,
+                "entries": sorted(self.entries),
+                "sub": self.subspecialty,
+                "req": self.hard_required,
+                "s0": self.stage0,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @staticmethod
+    def from_json(text: str) -> BucketMeta:
+        d = json.loads(text)
+        return BucketMeta(d["site"], frozenset(d["entries"]), d["sub"], d["req"], d["s0"])
+
+
+def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]) -> BucketMeta:
+    """The bucket a study belongs in at ``stage`` given the network's scope entries."""
+    matched = frozenset(eid for eid, e in entries.items() if entry_allows(e, study))
+    return BucketMeta(
+        site=study.site,
+        entries=matched,
+        subspecialty=study.subspecialty,
+        hard_required=study.requires_subspecialist
+        and stage == 0
+        and study.subspecialty is not None,
+        stage0=stage == 0,
+    )
+
+
+def profile_entry_ids(profile: ReporterProfile) -> frozenset[str]:
+    return frozenset(entry_id(e) for e in profile.scope)
+
+
+def may_report_bucket(profile: ReporterProfile, meta: BucketMeta) -> bool:
+    """Hard eligibility of a reporter for every study of a bucket."""
+    if meta.site not in profile.sites:
+        return False
+    if meta.hard_required and meta.subspecialty not in profile.subspecialties:
+        return False
+    if not profile.scope:
+        return profile.group != "radiographer"
+    return not profile_entry_ids(profile).isdisjoint(meta.entries)
+
+
+def may_report(profile: ReporterProfile, study: QueuedStudy, stage: int) -> bool:
+    """Hard eligibility straight from the study (no buckets): the reference the tests trust."""
+    if study.site not in profile.sites:
+        return False
+    if (
+        study.requires_subspecialist
+        and stage == 0
+        and study.subspecialty is not None
+        and study.subspecialty not in profile.subspecialties
+    ):
+        return False
+    if not profile.scope:
+        return profile.group != "radiographer"
+    return any(entry_allows(e, study) for e in profile.scope)
+
+
+def plan_rows(
+    profile: ReporterProfile, metas: Iterable[tuple[str, BucketMeta]]
+) -> list[list[object]]:
+    """A reporter's eligible buckets as ``[bucket_id, sub_match, home, deferrable]`` rows."""
+    rows: list[list[object]] = []
+    for bid, meta in sorted(metas, key=lambda x: x[0]):
+        if may_report_bucket(profile, meta):
+            rows.append(
+                [
+                    bid,
+                    int(
+                        meta.subspecialty is not None
+                        and meta.subspecialty in profile.subspecialties
+                    ),
+                    int(meta.site == profile.home_site),
+                    int(profile.group != "radiographer" and meta.stage0),
+                ]
+            )
+    return rows

@@ -1,0 +1,40 @@
+-- commit.lua: apply a structural change (profiles, scope entries, buckets, reporter plans) if
+-- the epoch is still the one Python computed it from; keeps the per-bucket on-duty
+-- radiographer counts right when an on-duty reporter's plan changes. Bumps the epoch.
+-- KEYS[1] epoch, [2] profiles, [3] entries, [4] buckets, [5] onduty, [6] rgcount,
+--      [7..] plan:<reporter> for each entry of payload.plans, in order
+-- ARGV[1] expected epoch ('' when the network has none yet)
+--      [2] payload JSON {"profiles": {rid: json|false}, "entries": {id: json},
+--          "buckets": {bid: json}, "plans": [[rid, plan json|false], ...]}
+-- Returns {'OK', new epoch} or {'STALE', current epoch}
+local K = {epoch = KEYS[1], profiles = KEYS[2], entries = KEYS[3], buckets = KEYS[4],
+           onduty = KEYS[5], rgcount = KEYS[6]}
+local cur = redis.call('GET', K.epoch) or ''
+if cur ~= ARGV[1] then return {'STALE', cur} end
+local p = cjson.decode(ARGV[2])
+
+local function count(plan_json, delta)
+  if not plan_json then return end
+  local plan = cjson.decode(plan_json)
+  if not plan.rg then return end
+  for _, row in ipairs(plan.b) do redis.call('HINCRBY', K.rgcount, row[1], delta) end
+end
+
+for i, item in ipairs(p.plans) do
+  local rid, new = item[1], item[2]
+  local key = KEYS[6 + i]
+  local on = redis.call('HEXISTS', K.onduty, rid) == 1
+  if on then count(redis.call('GET', key), -1) end
+  if new then
+    redis.call('SET', key, new)
+    if on then count(new, 1) end
+  else
+    redis.call('DEL', key)
+  end
+end
+for rid, json in pairs(p.profiles) do
+  if json then redis.call('HSET', K.profiles, rid, json) else redis.call('HDEL', K.profiles, rid) end
+end
+for id, json in pairs(p.entries) do redis.call('HSET', K.entries, id, json) end
+for bid, json in pairs(p.buckets) do redis.call('HSET', K.buckets, bid, json) end
+return {'OK', tostring(redis.call('INCR', K.epoch))}

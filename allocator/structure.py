@@ -1,0 +1,117 @@
+"""The network's structure -- profiles, scope entries, buckets, reporter plans -- as a
+Python snapshot of one epoch, and the optimistic commit of changes to it.
+
+Structural changes are rare (an admin edits a reporter, a study lands in a new signature);
+each is computed from a snapshot and committed by ``commit.lua`` only if the epoch has not
+moved, so concurrent API replicas never write plans computed from a stale view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from allocator.codec import profile_from_json, profile_to_json
+from allocator.eligibility import BucketMeta, entry_from_json, entry_to_json, plan_rows
+from allocator.keys import NetworkKeys
+from allocator.scripts import Scripts
+from allocator.types import ReporterProfile, ScopeEntry
+
+
+class StaleEpoch(Exception):
+    """The structure changed under us: refresh the snapshot and recompute."""
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+@dataclass
+class Structure:
+    """One epoch's profiles, scope entries and buckets."""
+
+    epoch: str
+    profiles: dict[str, ReporterProfile] = field(default_factory=dict)
+    entries: dict[str, ScopeEntry] = field(default_factory=dict)
+    buckets: dict[str, BucketMeta] = field(default_factory=dict)
+
+    @staticmethod
+    def load(scripts: Scripts, keys: NetworkKeys) -> Structure:
+        epoch, profiles, entries, buckets = scripts.run(
+            "snapshot", [keys.epoch, keys.profiles, keys.entries, keys.buckets], []
+        )
+        return Structure(
+            epoch=str(epoch),
+            profiles={k: profile_from_json(v) for k, v in _pairs(profiles).items()},
+            entries={k: entry_from_json(v) for k, v in _pairs(entries).items()},
+            buckets={k: BucketMeta.from_json(v) for k, v in _pairs(buckets).items()},
+        )
+
+    def plan_json(self, profile: ReporterProfile) -> str:
+        """A reporter's plan: radiographer flag and eligible bucket rows."""
+        rows = plan_rows(profile, self.buckets.items())
+        return json.dumps({"rg": profile.group == "radiographer", "b": rows}, separators=(",", ":"))
+
+    def eligible_reporters(self, meta: BucketMeta) -> list[str]:
+        """Everyone (on duty or not) who may report a bucket's studies -- push candidates."""
+        return sorted(rid for rid, p in self.profiles.items() if plan_rows(p, [("x", meta)]))
+
+    def commit(
+        self,
+        scripts: Scripts,
+        keys: NetworkKeys,
+        *,
+        profiles: Mapping[str, ReporterProfile | None] | None = None,
+        entries: Mapping[str, ScopeEntry] | None = None,
+        buckets: Mapping[str, BucketMeta] | None = None,
+        replan: Iterable[str] = (),
+    ) -> None:
+        """Apply the change atomically if the epoch is unchanged, then update this snapshot.
+
+        ``replan`` names reporters whose plan to rewrite from the resulting structure.
+        Raises StaleEpoch when someone else changed the structure first.
+        """
+        profiles = dict(profiles or {})
+        entries = dict(entries or {})
+        buckets = dict(buckets or {})
+        nxt = Structure(
+            epoch=self.epoch,
+            profiles={**self.profiles},
+            entries={**self.entries, **entries},
+            buckets={**self.buckets, **buckets},
+        )
+        for rid, prof in profiles.items():
+            if prof is None:
+                nxt.profiles.pop(rid, None)
+            else:
+                nxt.profiles[rid] = prof
+        rids = sorted(set(replan) | set(profiles))
+        plans: list[list[object]] = []
+        for rid in rids:
+            prof = nxt.profiles.get(rid)
+            plans.append([rid, nxt.plan_json(prof) if prof is not None else False])
+        payload = {
+            "profiles": {r: (profile_to_json(p) if p else False) for r, p in profiles.items()},
+            "entries": {i: entry_to_json(e) for i, e in entries.items()},
+            "buckets": {b: m.to_json() for b, m in buckets.items()},
+            "plans": plans,
+        }
+        # cjson decodes {} as an empty table either way; keep empty objects explicit
+        res = scripts.run(
+            "commit",
+            [
+                keys.epoch,
+                keys.profiles,
+                keys.entries,
+                keys.buckets,
+                keys.onduty,
+                keys.rgcount,
+                *(keys.plan(r) for r in rids),
+            ],
+            [self.epoch, json.dumps(payload, separators=(",", ":"))],
+        )
+        if res[0] != "OK":
+            raise StaleEpoch(str(res[1]))
+        self.epoch = str(res[1])
+        self.profiles, self.entries, self.buckets = nxt.profiles, nxt.entries, nxt.buckets
