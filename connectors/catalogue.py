@@ -14,16 +14,17 @@ XR = ("CR", "DX")
 
 @dataclass(frozen=True)
 class Exam:
-    """One catalogue entry. ``pattern`` is a case-insensitive regex on a study description."""
+    """One mapping entry. ``pattern`` is a case-insensitive regex on a study description."""
 
-    code: str
+    code: str | None
     modalities: tuple[str, ...]
     body_part: str
     description: str
     pattern: str
 
 
-# Most specific first: the first matching entry wins.
+# Most specific first: the first matching entry wins. Codes are those of the service's default
+# catalogue (worklist/data/exam_catalogue.csv); ``code=None`` rows only name a body part.
 CATALOGUE: tuple[Exam, ...] = (
     # Plain film
     Exam("XCHES", XR, "CHEST", "XR Chest", r"\b(chest|thorax|cxr)\b"),
@@ -42,50 +43,50 @@ CATALOGUE: tuple[Exam, ...] = (
     Exam("XSKUL", XR, "SKULL", "XR Skull", r"\b(skull|facial bones|orbits?)\b"),
     # CT
     Exam(
-        "CCAPC",
+        "CTCAP",
         ("CT",),
-        "CHESTABDPELVIS",
+        "CAP",
         "CT Chest abdomen pelvis",
         r"\b(chest[ ,/&]+abdo(men)?[ ,/&]+pelvis|cap|thorax abdomen pelvis)\b",
     ),
-    Exam("CCOLO", ("CT",), "ABDOMENPELVIS", "CT Colonography", r"\b(colonography|ctc)\b"),
+    Exam("CTCOL", ("CT",), "COLON", "CT Colonography", r"\b(colonography|ctc)\b"),
+    Exam("CTABP", ("CT",), "ABDOMEN", "CT Abdomen pelvis", r"\b(abdo(men)?|ap)\b"),
+    Exam("CTPA", ("CT",), "CHEST", "CT Pulmonary angiogram", r"\b(ctpa|pulmonary angio\w*)\b"),
     Exam(
-        "CABPE", ("CT",), "ABDOMENPELVIS", "CT Abdomen pelvis", r"\b(abdo(men)?[ ,/&]+pelvis|ap)\b"
+        "CTCOR", ("CT",), "HEART", "CT Coronary angiogram", r"\b(coronary|cardiac|calcium score)\b"
     ),
-    Exam("CPULA", ("CT",), "CHEST", "CT Pulmonary angiogram", r"\b(ctpa|pulmonary angio\w*)\b"),
-    Exam(
-        "CCORA", ("CT",), "HEART", "CT Coronary angiogram", r"\b(coronary|cardiac|calcium score)\b"
-    ),
-    Exam("CCHES", ("CT",), "CHEST", "CT Chest", r"\b(chest|thorax|hrct)\b"),
-    Exam("CCSPI", ("CT",), "CSPINE", "CT Cervical spine", r"\b(c[- ]?spine|cervical)\b"),
-    Exam("CHEAD", ("CT",), "HEAD", "CT Head", r"\b(head|brain)\b"),
-    Exam("CABDO", ("CT",), "ABDOMEN", "CT Abdomen", r"\babdo(men)?\b"),
+    Exam("CTCHE", ("CT",), "CHEST", "CT Chest", r"\b(chest|thorax|hrct)\b"),
+    Exam("CTCSP", ("CT",), "CSPINE", "CT Cervical spine", r"\b(c[- ]?spine|cervical)\b"),
+    Exam("CTHEA", ("CT",), "HEAD", "CT Head", r"\b(head|brain)\b"),
     # MR
-    Exam("MBRAI", ("MR",), "BRAIN", "MR Brain", r"\b(brain|head|iam|pituitary)\b"),
-    Exam("MLSPI", ("MR",), "LSPINE", "MR Lumbar spine", r"\b(l[- ]?spine|lumbar)\b"),
-    Exam("MCSPI", ("MR",), "CSPINE", "MR Cervical spine", r"\b(c[- ]?spine|cervical)\b"),
-    Exam("MKNEE", ("MR",), "KNEE", "MR Knee", r"\bknees?\b"),
-    Exam("MSHOU", ("MR",), "SHOULDER", "MR Shoulder", r"\bshoulders?\b"),
-    Exam("MPROS", ("MR",), "PROSTATE", "MR Prostate", r"\bprostate\b"),
-    Exam("MLIVE", ("MR",), "LIVER", "MR Liver", r"\b(liver|pancreas|mrcp)\b"),
-    Exam("MHEAR", ("MR",), "HEART", "MR Heart", r"\b(cardiac|heart)\b"),
-    Exam("MBREA", ("MR",), "BREAST", "MR Breast", r"\bbreasts?\b"),
-    Exam("MPELV", ("MR",), "PELVIS", "MR Pelvis", r"\bpelvis\b"),
+    Exam("MRBRA", ("MR",), "HEAD", "MR Brain", r"\b(brain|head|iam|pituitary)\b"),
+    Exam("MRSPI", ("MR",), "LSPINE", "MR Lumbar spine", r"\b(l[- ]?spine|lumbar)\b"),
+    Exam(None, ("MR",), "CSPINE", "MR Cervical spine", r"\b(c[- ]?spine|cervical)\b"),
+    Exam("MRKNE", ("MR",), "KNEE", "MR Knee", r"\bknees?\b"),
+    Exam("MRSHO", ("MR",), "SHOULDER", "MR Shoulder", r"\bshoulders?\b"),
+    Exam("MRPRO", ("MR",), "PROSTATE", "MR Prostate", r"\bprostate\b"),
+    Exam("MRLIV", ("MR",), "ABDOMEN", "MR Liver", r"\b(liver|pancreas|mrcp)\b"),
+    Exam("MRHEA", ("MR",), "HEART", "MR Heart", r"\b(cardiac|heart)\b"),
+    Exam(None, ("MR",), "BREAST", "MR Breast", r"\bbreasts?\b"),
+    Exam("MRPEL", ("MR",), "PELVIS", "MR Pelvis", r"\bpelvis\b"),
     # Ultrasound
-    Exam("UABDO", ("US",), "ABDOMEN", "US Abdomen", r"\b(abdo(men)?|liver|gall ?bladder)\b"),
-    Exam("UPELV", ("US",), "PELVIS", "US Pelvis", r"\b(pelvis|pelvic|transvaginal)\b"),
-    Exam("UKIDN", ("US",), "KIDNEY", "US Renal tract", r"\b(renal|kidneys?|urinary tract|kub)\b"),
-    Exam("UNECK", ("US",), "NECK", "US Neck / thyroid", r"\b(neck|thyroid)\b"),
-    Exam("ULEGV", ("US",), "LEG", "US Doppler leg veins", r"\b(dvt|leg veins?|lower limb)\b"),
-    Exam("UBREA", ("US",), "BREAST", "US Breast", r"\bbreasts?\b"),
-    Exam("USCRO", ("US",), "SCROTUM", "US Scrotum", r"\b(scrot\w*|testes|testicular)\b"),
+    Exam("USABD", ("US",), "ABDOMEN", "US Abdomen", r"\b(abdo(men)?|liver|gall ?bladder)\b"),
+    Exam("USPEL", ("US",), "PELVIS", "US Pelvis", r"\b(pelvis|pelvic|transvaginal)\b"),
+    Exam(None, ("US",), "KIDNEY", "US Renal tract", r"\b(renal|kidneys?|urinary tract|kub)\b"),
+    Exam("USNEC", ("US",), "NECK", "US Neck", r"\b(neck|thyroid)\b"),
+    Exam("USMSK", ("US",), "SHOULDER", "US Shoulder", r"\b(shoulders?|msk|tendon)\b"),
+    Exam(None, ("US",), "LEG", "US Doppler leg veins", r"\b(dvt|leg veins?|lower limb)\b"),
+    Exam(None, ("US",), "BREAST", "US Breast", r"\bbreasts?\b"),
+    Exam(None, ("US",), "SCROTUM", "US Scrotum", r"\b(scrot\w*|testes|testicular)\b"),
     # Other modalities
-    Exam("XMAMB", ("MG",), "BREAST", "MG Mammogram bilateral", r"\b(mammo\w*|breasts?)\b"),
-    Exam("NBONE", ("NM",), "WHOLEBODY", "NM Bone scan", r"\bbone\b"),
-    Exam("NTHYR", ("NM",), "THYROID", "NM Thyroid scan", r"\bthyroid\b"),
-    Exam("PPETW", ("PT",), "WHOLEBODY", "PET-CT FDG whole body", r"\b(fdg|whole ?body|pet)\b"),
-    Exam("FBASW", ("RF",), "ESOPHAGUS", "FL Barium swallow", r"\b(barium swallow|swallow)\b"),
-    Exam("FBAEN", ("RF",), "COLON", "FL Barium enema", r"\benema\b"),
+    Exam("MGSCR", ("MG",), "BREAST", "Mammography screening", r"\bscreen\w*\b"),
+    Exam("MGSYM", ("MG",), "BREAST", "Mammography symptomatic", r"\b(mammo\w*|breasts?)\b"),
+    Exam("NMBON", ("NM",), "WHOLEBODY", "NM Bone scan", r"\bbone\b"),
+    Exam(None, ("NM",), "THYROID", "NM Thyroid scan", r"\bthyroid\b"),
+    Exam("PTCT", ("PT",), "WHOLEBODY", "PET-CT FDG whole body", r"\b(fdg|whole ?body|pet)\b"),
+    Exam("RFSWA", ("RF",), "OESOPHAGUS", "Fluoroscopy swallow", r"\bswallow\b"),
+    Exam(None, ("RF",), "COLON", "Fluoroscopy barium enema", r"\benema\b"),
+    Exam("XAANG", ("XA",), "VASCULAR", "Angiogram", r"\bangio\w*\b"),
 )
 
 # Modality letters a description may carry at its start ("CT Head"), used only for modality-free

@@ -83,7 +83,7 @@ def default_rules() -> list[Rule]:
     return [
         Rule(
             re.compile(exam.pattern, re.IGNORECASE),
-            frozenset({exam.code}),
+            frozenset({exam.code} if exam.code else ()),
             frozenset(exam.modalities),
             exam.code,
             exam.body_part,
