@@ -42,7 +42,7 @@ class TokenCreated(BaseModel):
 def create_token(body: TokenCreate, db: SessionDep, _: AdminDep) -> TokenCreated:
     """Mint a token; its plain text is shown only in this answer."""
     if body.reporter_id and db.get(Reporter, body.reporter_id) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "unknown reporter_id")
+        raise HTTPException(422, "unknown reporter_id")
     plain, row = mint_token(db, body.role, body.reporter_id, body.label, body.expires_in_days)
     assert row.id is not None
     return TokenCreated(

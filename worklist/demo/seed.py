@@ -97,15 +97,17 @@ PROVIDERS: dict[str, dict[str, Any]] = {
 }
 
 
-def reporters(seed: int = 7) -> dict[str, dict[str, Any]]:
-    """About 60 reporters: 32 radiologists, 10 registrars, 20 reporting radiographers."""
+def reporters(
+    seed: int = 7, radiologists: int = 32, registrars: int = 10, radiographers: int = 20
+) -> dict[str, dict[str, Any]]:
+    """The demo team (62 by default); benchmarks ask for larger teams of the same make-up."""
     rng = random.Random(seed)
     codes = list(SITES)
     out: dict[str, dict[str, Any]] = {}
-    for i in range(32):
+    for i in range(radiologists):
         home = codes[i % len(codes)]
         extra = rng.sample([c for c in codes if c != home], k=rng.randint(1, 4))
-        out[f"rad{i + 1:02d}"] = {
+        out[f"rad{i + 1:03d}"] = {
             "name": f"Dr Radiologist {i + 1}",
             "group": "radiologist",
             "home_site": home,
@@ -113,9 +115,9 @@ def reporters(seed: int = 7) -> dict[str, dict[str, Any]]:
             "subspecialties": rng.sample(SUBSPECIALTIES, k=rng.randint(1, 2)),
             "scope": [],
         }
-    for i in range(10):
+    for i in range(registrars):
         home = codes[(i * 5) % len(codes)]
-        out[f"reg{i + 1:02d}"] = {
+        out[f"reg{i + 1:03d}"] = {
             "name": f"Dr Registrar {i + 1}",
             "group": "registrar",
             "home_site": home,
@@ -123,10 +125,10 @@ def reporters(seed: int = 7) -> dict[str, dict[str, Any]]:
             "subspecialties": [],
             "scope": [{"modalities": ["CR", "DX", "CT"], "patient_sources": ["ed", "inpatient"]}],
         }
-    for i in range(20):
+    for i in range(radiographers):
         home = codes[(i * 7) % len(codes)]
         extra = rng.sample([c for c in codes if c != home], k=rng.randint(0, 2))
-        out[f"rg{i + 1:02d}"] = {
+        out[f"rg{i + 1:03d}"] = {
             "name": f"Reporting Radiographer {i + 1}",
             "group": "radiographer",
             "home_site": home,

@@ -51,7 +51,7 @@ def put_site(
     try:
         site, created = upsert_site(db, code.strip().upper(), body)
     except ReferenceError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
     _status(response, created)
     return _site_public(site)
 
@@ -75,7 +75,7 @@ def put_reporter(
     try:
         reporter, created = upsert_reporter(db, services, reporter_id, body)
     except ReferenceError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
     _status(response, created)
     return _reporter_public(reporter)
 

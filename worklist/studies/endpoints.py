@@ -90,7 +90,7 @@ def list_studies(
             cursor=cursor,
         )
     except (ValueError, binascii.Error) as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "malformed cursor") from e
+        raise HTTPException(422, "malformed cursor") from e
 
 
 class OutsourceIn(BaseModel):

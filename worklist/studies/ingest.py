@@ -75,10 +75,11 @@ def ingest_studies(services: Services, items: list[Any], actor: str) -> IngestRe
         keys = {(i.site, i.accession) for _, i in latest.values() if i.accession}
         orders: dict[tuple[str, str], Order] = {}
         if keys:
+            table = Order.__table__  # type: ignore[attr-defined]
             for found in conn.execute(
-                select(Order).where(tuple_(col(Order.site), col(Order.accession)).in_(list(keys)))
-            ).scalars():
-                orders[(found.site, found.accession)] = found
+                select(table).where(tuple_(table.c.site, table.c.accession).in_(list(keys)))
+            ).mappings():
+                orders[(found["site"], found["accession"])] = Order.model_validate(dict(found))
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
         for uid, (_, item) in latest.items():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
-from sqlmodel import col
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, select
 
-from worklist.models import Order, Site, Study, StudyEvent
+from worklist.models import Order, Site, Study
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
 from worklist.studies.schemas import IngestResult, OrderIn, Rejection, validate_items
+from worklist.studies.transitions import add_event
 
 _ORDER_FIELDS = (
     "urgency",
@@ -56,74 +57,52 @@ def ingest_orders(services: Services, items: list[Any], actor: str) -> IngestRes
     for index, item in valid:
         latest[(item.site, item.accession)] = (index, item)
     requeue: list[tuple[int, dict[str, Any]]] = []
-    with services.engine.begin() as conn:
-        known = set(
-            conn.execute(
-                select(col(Site.code)).where(col(Site.code).in_({k[0] for k in latest}))
-            ).scalars()
-        )
+    with Session(services.engine, expire_on_commit=False) as db:
+        sites = {k[0] for k in latest}
+        known = set(db.exec(select(Site.code).where(col(Site.code).in_(sites))).all())
         for key, (index, _) in list(latest.items()):
             if key[0] not in known:
-                result.rejected.append(
-                    Rejection(index=index, error=f"site: {key[0]!r} is not registered")
-                )
+                error = f"site: {key[0]!r} is not registered"
+                result.rejected.append(Rejection(index=index, error=error))
                 del latest[key]
-        stored = (
-            {
-                (o.site, o.accession): o
-                for o in conn.execute(
-                    select(Order).where(
-                        tuple_(col(Order.site), col(Order.accession)).in_(list(latest))
-                    )
-                ).scalars()
-            }
-            if latest
-            else {}
-        )
         orders: dict[tuple[str, str], Order] = {}
+        if latest:
+            pairs = tuple_(col(Order.site), col(Order.accession)).in_(list(latest))
+            orders = {(o.site, o.accession): o for o in db.exec(select(Order).where(pairs)).all()}
         for key, (_, item) in latest.items():
-            values = {f: getattr(item, f) for f in _ORDER_FIELDS if getattr(item, f) is not None}
-            if key in stored:
-                conn.execute(update(Order).where(Order.id == stored[key].id).values(**values))  # type: ignore[arg-type]
-                result.updated += 1
-            else:
-                conn.execute(
-                    Order.__table__.insert().values(  # type: ignore[attr-defined]
-                        site=key[0], accession=key[1], received_at=now, **values
-                    )
-                )
+            order = orders.get(key)
+            if order is None:
+                order = Order(site=key[0], accession=key[1], received_at=now)
+                orders[key] = order
                 result.created += 1
-            orders[key] = conn.execute(
-                select(Order).where(col(Order.site) == key[0], col(Order.accession) == key[1])
-            ).scalar_one()
+            else:
+                result.updated += 1
+            for name in _ORDER_FIELDS:
+                value = getattr(item, name)
+                if value is not None:
+                    setattr(order, name, value)
+            db.add(order)
         if orders:
-            studies = conn.execute(
+            studies = db.exec(
                 select(Study).where(
                     tuple_(col(Study.site), col(Study.accession)).in_(list(orders)),
                     col(Study.status).in_(("unreported", "claimed")),
                 )
-            ).scalars()
+            ).all()
             for study in studies:
                 assert study.id is not None and study.accession is not None
                 changes = _apply_order(services, study, orders[(study.site, study.accession)])
-                conn.execute(
-                    update(Study).where(Study.id == study.id).values(updated_at=now, **changes)  # type: ignore[arg-type]
-                )
-                conn.execute(
-                    StudyEvent.__table__.insert().values(  # type: ignore[attr-defined]
-                        study_id=study.id,
-                        at=now,
-                        kind="order-joined",
-                        actor=actor,
-                        detail={
-                            k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                            for k, v in changes.items()
-                        },
-                    )
-                )
+                for name, value in changes.items():
+                    setattr(study, name, value)
+                study.updated_at = now
+                db.add(study)
+                detail = {
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()
+                }
+                add_event(db, study, "order-joined", actor, detail)
                 if study.status == "unreported":
-                    row = {**study.model_dump(), **changes}
-                    requeue.append((study.id, row))
+                    requeue.append((study.id, study.model_dump()))
+        db.commit()
     if requeue:
         with services.engine.begin() as conn:
             enqueue_and_audit(services, conn, requeue)

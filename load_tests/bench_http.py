@@ -1,0 +1,251 @@
+"""`POST /api/v1/worklist/next` over real HTTP: open-loop latency and the most claims a second.
+
+    python load_tests/bench_http.py [--rate 300] [--reporters 200] [--seconds 30]
+
+Open loop: pull k is sent at t0 + k/rate whatever happened to earlier pulls, and its latency is
+measured from that scheduled time (so a stalled server cannot hide its queueing). Each claimed
+case is then completed, as a reporter would. The load generator runs in its own process.
+Afterwards the database is checked for double assignments and scope violations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy
+
+from connectors.simulator import generate_studies
+from load_tests.harness import percentile, running_service, seed_sites
+from worklist.demo import seed
+
+
+async def _open_loop(url: str, tokens: list[str], rate: float, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    completes: list[asyncio.Task[Any]] = []
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def pull(k: int, scheduled: float) -> None:
+            token = tokens[k % len(tokens)]
+            headers = {"Authorization": f"Bearer {token}"}
+            response = await client.post("/api/v1/worklist/next", headers=headers)
+            latencies.append(time.perf_counter() - scheduled)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code == 200:
+                assignment = response.json()["assignment_id"]
+                await client.post(f"/api/v1/assignments/{assignment}/complete", headers=headers)
+
+        total = int(rate * seconds)
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for k in range(total):
+            scheduled = start + k / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(pull(k, scheduled)))
+        await asyncio.gather(*tasks, *completes)
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "offered_per_s": rate,
+        "pulls": total,
+        "achieved_per_s": round(total / elapsed, 1),
+        "statuses": statuses,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "max_ms": round(latencies[-1] * 1000, 2),
+    }
+
+
+async def _closed_loop(url: str, tokens: list[str], workers: int, seconds: float) -> dict[str, Any]:
+    claims = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker(i: int) -> None:
+            nonlocal claims
+            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+            while time.perf_counter() < deadline:
+                response = await client.post("/api/v1/worklist/next", headers=headers)
+                if response.status_code == 200:
+                    claims += 1
+                    assignment = response.json()["assignment_id"]
+                    await client.post(f"/api/v1/assignments/{assignment}/complete", headers=headers)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(workers)))
+        elapsed = time.perf_counter() - started
+    return {"workers": workers, "claims": claims, "claims_per_s": round(claims / elapsed, 1)}
+
+
+def _run_in_process(kind: str, *args: Any) -> dict[str, Any]:
+    """Run a load loop in a separate process so the generator does not share our GIL."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        result: dict[str, Any] = pool.apply(_entry, (kind, *args))
+        return result
+
+
+def _entry(kind: str, *args: Any) -> dict[str, Any]:
+    loop = _open_loop if kind == "open" else _closed_loop
+    return asyncio.run(loop(*args))  # type: ignore[arg-type]
+
+
+def allowed(reporter: dict[str, Any], study: dict[str, Any]) -> bool:
+    """Eligibility written out again, independently of the allocator, to audit its choices."""
+    if study["site"] not in reporter["sites"]:
+        return False
+    if (
+        study["requires_subspecialist"]
+        and study["widening_stage"] == 0
+        and study["subspecialty"] not in reporter["subspecialties"]
+    ):
+        return False
+    if not reporter["scope"]:
+        return reporter["group"] != "radiographer"
+    for entry in reporter["scope"]:
+        age = study["patient_age"]
+        if entry["modalities"] and study["modality"] not in entry["modalities"]:
+            continue
+        if entry["body_parts"] and study["body_part"] not in entry["body_parts"]:
+            continue
+        if entry["exam_codes"] and study["exam_code"] not in entry["exam_codes"]:
+            continue
+        if entry["patient_sources"] and study["patient_source"] not in entry["patient_sources"]:
+            continue
+        if entry["min_age"] is not None and (age is None or age < entry["min_age"]):
+            continue
+        if entry["max_age"] is not None and (age is None or age > entry["max_age"]):
+            continue
+        return True
+    return False
+
+
+def audit(database_url: str) -> dict[str, int]:
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.connect() as conn:
+        doubles = conn.execute(
+            sqlalchemy.text(
+                "SELECT count(*) FROM (SELECT study_id FROM assignment "
+                "WHERE outcome IS NULL OR outcome = 'completed' "
+                "GROUP BY study_id HAVING count(*) > 1) AS d"
+            )
+        ).scalar_one()
+        reporters = {
+            r["id"]: r for r in conn.execute(sqlalchemy.text("SELECT * FROM reporter")).mappings()
+        }
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT a.reporter_id, s.* FROM assignment a JOIN study s ON s.id = a.study_id"
+            )
+        ).mappings()
+        violations = checked = 0
+        for row in rows:
+            reporter = dict(reporters[row["reporter_id"]])
+            for key in ("sites", "subspecialties", "scope"):
+                if isinstance(reporter[key], str):
+                    reporter[key] = json.loads(reporter[key])
+            checked += 1
+            violations += not allowed(reporter, dict(row))
+    engine.dispose()
+    return {
+        "assignments_checked": checked,
+        "double_assignments": doubles,
+        "scope_violations": violations,
+    }
+
+
+def run(
+    database_url: str | None,
+    redis_url: str | None,
+    rate: float,
+    n_reporters: int,
+    seconds: float,
+    queued: int,
+    max_workers: int,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = database_url or f"sqlite:///{Path(tmp) / 'worklist.db'}"
+        with running_service(Path(tmp), database_url, redis_url) as service:
+            sites = seed_sites(service.admin)
+            team = seed.reporters(
+                radiologists=n_reporters // 2,
+                registrars=n_reporters // 10,
+                radiographers=n_reporters - n_reporters // 2 - n_reporters // 10,
+            )
+            for rid, body in team.items():
+                service.admin.put(f"/api/v1/reporters/{rid}", json=body).raise_for_status()
+            feed = service.token("feed")
+            studies = generate_studies(queued, sites, datetime.now(UTC) - timedelta(days=2), seed=5)
+            for i in range(0, len(studies), 500):
+                service.admin.post(
+                    "/api/v1/studies",
+                    json=studies[i : i + 500],
+                    headers={"Authorization": f"Bearer {feed}"},
+                ).raise_for_status()
+            tokens = []
+            for rid in team:
+                token = service.token("reporter", rid)
+                httpx.post(
+                    f"{service.url}/api/v1/sessions",
+                    json={"kind": "core"},
+                    headers={"Authorization": f"Bearer {token}"},
+                ).raise_for_status()
+                tokens.append(token)
+            open_loop = _run_in_process("open", service.url, tokens, rate, seconds)
+            closed_loop = _run_in_process("closed", service.url, tokens, max_workers, 10.0)
+            metrics = httpx.get(f"{service.url}/metrics").text
+        result = {
+            "reporters_on_duty": len(tokens),
+            "queued_at_start": queued,
+            "open_loop": open_loop,
+            "max_throughput": closed_loop,
+            "audit": audit(db_url),
+            "server_histogram_count": next(
+                (
+                    line.split()[-1]
+                    for line in metrics.splitlines()
+                    if line.startswith("worklist_next_seconds_count")
+                ),
+                None,
+            ),
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=300)
+    parser.add_argument("--reporters", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--queued", type=int, default=20_000)
+    parser.add_argument("--max-workers", type=int, default=32)
+    parser.add_argument("--database-url", default=None, help="default: a SQLite file")
+    parser.add_argument("--redis-url", default=None, help="default: embedded redis")
+    args = parser.parse_args()
+    result = run(
+        args.database_url,
+        args.redis_url,
+        args.rate,
+        args.reporters,
+        args.seconds,
+        args.queued,
+        args.max_workers,
+    )
+    print(json.dumps({"http_worklist_next": result}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

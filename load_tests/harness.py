@@ -1,0 +1,110 @@
+"""Start the real service on a loopback port for a benchmark, and the demo network in it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy
+import uvicorn
+from pydantic import SecretStr
+
+from worklist.app import create_app
+from worklist.demo import seed
+from worklist.settings import Settings
+
+ADMIN = "bench-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def fresh_postgres(url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server at ``url``; returns its URL."""
+    base = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass
+class Running:
+    url: str
+    admin: httpx.Client
+
+    def token(self, role: str, reporter_id: str | None = None) -> str:
+        body: dict[str, Any] = {"role": role}
+        if reporter_id:
+            body["reporter_id"] = reporter_id
+        response = self.admin.post("/api/v1/tokens", json=body)
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+
+@contextmanager
+def running_service(
+    data_dir: Path, database_url: str | None, redis_url: str | None, **overrides: Any
+) -> Iterator[Running]:
+    """Serve the app with uvicorn in this process (one worker) until the block ends."""
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_token=SecretStr(ADMIN),
+        log_level="WARNING",
+        **overrides,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("service did not start")
+    with httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+    ) as admin:
+        try:
+            yield Running(url=url, admin=admin)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+def seed_sites(admin: httpx.Client) -> list[str]:
+    for code, name in seed.SITES.items():
+        admin.put(f"/api/v1/sites/{code}", json={"name": name, "network": seed.NETWORK})
+    return list(seed.SITES)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]

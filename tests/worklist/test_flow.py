@@ -1,0 +1,196 @@
+"""The reporter flow through HTTP: sessions, next case, complete, release, leases, push, rebuild."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer, mint
+from tests.worklist.helpers import NOW, put_reporter, setup_network, study
+from worklist.reporting.recovery import rebuild_if_empty
+from worklist.reporting.sweeper import sweep_once
+from worklist.services import Services
+
+CHEST_SCOPE = [
+    {"modalities": ["CR"], "body_parts": ["CHEST"], "min_age": 16, "patient_sources": ["gp"]}
+]
+
+
+def _services(client: TestClient) -> Services:
+    services: Services = client.app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+def _reporter(client: TestClient, rid: str, **kw: object) -> dict[str, str]:
+    put_reporter(client, rid, **kw)
+    return bearer(mint(client, "reporter", rid))
+
+
+def test_pull_needs_a_session_and_a_reporter_token(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1")
+    assert client.post("/api/v1/worklist/next", headers=me).status_code == 409
+    assert client.post("/api/v1/worklist/next").status_code == 403  # admin is not a reporter
+    assert client.post("/api/v1/sessions", json={"kind": "core"}, headers=me).status_code == 201
+    assert client.post("/api/v1/sessions", json={"kind": "core"}, headers=me).status_code == 409
+    assert client.post("/api/v1/worklist/next", headers=me).status_code == 204
+    assert client.delete("/api/v1/sessions/current", headers=me).status_code == 200
+    assert client.delete("/api/v1/sessions/current", headers=me).status_code == 409
+
+
+def test_radiographer_gets_only_in_scope_work_then_completes(client: TestClient) -> None:
+    setup_network(client)
+    rg = _reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
+    client.post(
+        "/api/v1/studies",
+        json=[
+            study("9.1", modality="CT", body_part="HEAD"),
+            study("9.2", patient_source="inpatient"),
+            study("9.3", patient_age=10),
+            study("9.4", site="RRK"),  # no credential there
+            study("9.5"),
+        ],
+    )
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=rg)
+    first = client.post("/api/v1/worklist/next", headers=rg)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["study"]["study_uid"] == "9.5"
+    assert body["reason"] and "lease_expires_at" in body and "due_at" in body
+    assert client.post("/api/v1/worklist/next", headers=rg).status_code == 204
+    done = client.post(f"/api/v1/assignments/{body['assignment_id']}/complete", headers=rg)
+    assert done.status_code == 200
+    detail = client.get("/api/v1/studies/9.5").json()
+    assert detail["status"] == "reported" and detail["sourcing"] == "core"
+    assert detail["assignee"] == "rg1"
+    kinds = [e["kind"] for e in detail["events"]]
+    assert kinds == ["ingested", "claimed", "reported"]
+    assert detail["events"][1]["detail"]["assignment"] == body["assignment_id"]
+    again = client.post(f"/api/v1/assignments/{body['assignment_id']}/complete", headers=rg)
+    assert again.status_code == 409
+
+
+def test_most_urgent_first_and_release_returns_the_case(client: TestClient) -> None:
+    setup_network(client)
+    a = _reporter(client, "r1")
+    b = _reporter(client, "r2")
+    client.post(
+        "/api/v1/studies",
+        json=[study("10.1"), study("10.2", patient_source="ed", urgency="urgent")],
+    )
+    for who in (a, b):
+        client.post("/api/v1/sessions", json={"kind": "insourced"}, headers=who)
+    got = client.post("/api/v1/worklist/next", headers=a).json()
+    assert got["study"]["study_uid"] == "10.2"
+    assert got["study"]["sourcing"] == "insourced"
+    other = client.post(
+        f"/api/v1/assignments/{got['assignment_id']}/release", json={"reason": "x"}, headers=b
+    )
+    assert other.status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/assignments/{got['assignment_id']}/release", json={"reason": ""}, headers=a
+        ).status_code
+        == 422
+    )
+    released = client.post(
+        f"/api/v1/assignments/{got['assignment_id']}/release",
+        json={"reason": "needs prior imaging"},
+        headers=a,
+    )
+    assert released.status_code == 200 and released.json()["study"]["status"] == "unreported"
+    again = client.post("/api/v1/worklist/next", headers=b).json()
+    assert again["study"]["study_uid"] == "10.2"
+    events = client.get("/api/v1/studies/10.2").json()["events"]
+    assert [e["kind"] for e in events] == ["ingested", "claimed", "released", "claimed"]
+    assert events[2]["detail"]["reason"] == "needs prior imaging"
+
+
+def test_lease_expiry_returns_the_case_and_completion_answers_409(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("11.1")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    got = client.post("/api/v1/worklist/next", headers=me).json()
+    swept = sweep_once(_services(client), NOW + timedelta(days=1))
+    assert swept["expired"] == 1
+    assert client.get("/api/v1/studies/11.1").json()["status"] == "unreported"
+    late = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
+    assert late.status_code == 409
+
+
+def test_hot_case_is_pushed_and_offered_first(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1", subspecialties=["neuro"])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    client.post("/api/v1/studies", json=[study("12.1", patient_source="ed", urgency="urgent")])
+    client.post(
+        "/api/v1/studies",
+        json=[
+            study("12.2", modality="CT", body_part="HEAD", urgency="stroke", patient_source="ed")
+        ],
+    )
+    events = client.get("/api/v1/studies/12.2").json()["events"]
+    assert [e["kind"] for e in events] == ["ingested", "pushed"]
+    assert events[1]["detail"]["reporter"] == "r1"
+    got = client.post("/api/v1/worklist/next", headers=me).json()
+    assert got["study"]["study_uid"] == "12.2"
+
+
+def test_claims_survive_a_redis_restart(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("13.1"), study("13.2"), study("13.3")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    got = client.post("/api/v1/worklist/next", headers=me).json()
+    services = _services(client)
+    services.redis.flushdb()  # Redis lost everything
+    assert rebuild_if_empty(services) == ["wm"]
+    done = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
+    assert done.status_code == 200
+    remaining = set()
+    while (r := client.post("/api/v1/worklist/next", headers=me)).status_code == 200:
+        remaining.add(r.json()["study"]["study_uid"])
+    assert remaining == {"13.1", "13.2", "13.3"} - {got["study"]["study_uid"]}
+
+
+def test_scope_change_applies_on_next_pull(client: TestClient) -> None:
+    setup_network(client)
+    rg = _reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
+    client.post("/api/v1/studies", json=[study("14.1", modality="CR", body_part="KNEE")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=rg)
+    assert client.post("/api/v1/worklist/next", headers=rg).status_code == 204
+    put_reporter(
+        client,
+        "rg1",
+        group="radiographer",
+        scope=[*CHEST_SCOPE, {"modalities": ["CR"], "body_parts": ["KNEE"]}],
+    )
+    got = client.post("/api/v1/worklist/next", headers=rg)
+    assert got.status_code == 200 and got.json()["study"]["study_uid"] == "14.1"
+
+
+def test_reported_or_outsourced_studies_leave_the_queue(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1")
+    client.put("/api/v1/providers/p1", json={"name": "P", "modalities": [], "price": {}})
+    client.post("/api/v1/studies", json=[study("15.1"), study("15.2")])
+    client.post("/api/v1/reports", json=[{"study_uid": "15.1", "reported_at": NOW.isoformat()}])
+    client.post("/api/v1/studies/15.2/outsource", json={"provider": "p1"})
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    assert client.post("/api/v1/worklist/next", headers=me).status_code == 204
+
+
+def test_reporter_sees_only_their_studies(client: TestClient) -> None:
+    setup_network(client)
+    me = _reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("16.1"), study("16.2")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    got = client.post("/api/v1/worklist/next", headers=me).json()
+    mine = got["study"]["study_uid"]
+    other = ({"16.1", "16.2"} - {mine}).pop()
+    assert client.get(f"/api/v1/studies/{mine}", headers=me).status_code == 200
+    assert client.get(f"/api/v1/studies/{other}", headers=me).status_code == 403
+    listed = client.get("/api/v1/studies", headers=me).json()["items"]
+    assert [s["study_uid"] for s in listed] == [mine]
