@@ -37,7 +37,9 @@ def study(sid: str, **kw: Any) -> QueuedStudy:
 
 def entry(**kw: Any) -> ScopeEntry:
     """A scope entry; list arguments become frozensets."""
-    return ScopeEntry(**{k: frozenset(v) if isinstance(v, list | set) else v for k, v in kw.items()})
+    return ScopeEntry(
+        **{k: frozenset(v) if isinstance(v, list | set) else v for k, v in kw.items()}
+    )
 
 
 def radiologist(rid: str, sites: tuple[str, ...] = ("A",), **kw: Any) -> ReporterProfile:
@@ -52,7 +54,9 @@ def radiologist(rid: str, sites: tuple[str, ...] = ("A",), **kw: Any) -> Reporte
     )
 
 
-def radiographer(rid: str, scope: list[ScopeEntry], sites: tuple[str, ...] = ("A",), **kw: Any) -> ReporterProfile:
+def radiographer(
+    rid: str, scope: list[ScopeEntry], sites: tuple[str, ...] = ("A",), **kw: Any
+) -> ReporterProfile:
     return radiologist(rid, sites, group="radiographer", scope=scope, **kw)
 
 

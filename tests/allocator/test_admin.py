@@ -1,0 +1,128 @@
+"""Profile changes take effect on the next pull (also when a new scope entry re-buckets the
+queue), reporter removal, and rebuild from the system of record."""
+
+from __future__ import annotations
+
+import redis
+
+from allocator.engine import Allocator
+from allocator.types import Claim
+
+from .factories import CHEST_XR, HOUR, MIN, T0, entry, radiographer, radiologist, study
+
+LEASE = 10 * MIN
+
+
+def test_scope_change_effective_next_pull(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiographer("g", [CHEST_XR]))
+    alloc.start_session("g", "core", T0)
+    alloc.enqueue([study("xr"), study("ct", modality="CT", due_ms=T0 + HOUR)], T0)
+    c = alloc.claim("g", T0, LEASE)
+    assert c is not None and c.study_id == "xr"
+    alloc.release("g", "xr", T0)
+    alloc.upsert_reporter(radiographer("g", [CHEST_XR, entry(modalities=["CT"])]))  # new entry
+    c = alloc.claim("g", T0, LEASE)
+    assert c is not None and c.study_id == "ct"
+    alloc.release("g", "ct", T0)
+    alloc.upsert_reporter(radiographer("g", [entry(modalities=["MR"])]))  # narrowed
+    assert alloc.claim("g", T0, LEASE) is None
+
+
+def test_new_entry_splits_bucket_for_other_reporters(alloc: Allocator) -> None:
+    """An age-banded entry splits a bucket both reporters used to share."""
+    alloc.upsert_reporter(radiographer("adult", [CHEST_XR]))
+    alloc.start_session("adult", "core", T0)
+    alloc.enqueue([study("child", patient_age=8, due_ms=T0 + HOUR), study("adult")], T0)
+    alloc.upsert_reporter(radiographer("paeds", [entry(modalities=["CR"], max_age=15)]))
+    alloc.start_session("paeds", "core", T0)
+    c = alloc.claim("paeds", T0, LEASE)
+    assert c is not None and c.study_id == "child"
+    assert alloc.claim("paeds", T0, LEASE) is None
+    c = alloc.claim("adult", T0, LEASE)
+    assert c is not None and c.study_id == "adult"
+
+
+def test_other_replica_sees_profile_change(redis_client: redis.Redis) -> None:
+    a, b = Allocator(redis_client, "wm"), Allocator(redis_client, "wm")
+    a.upsert_reporter(radiographer("g", [CHEST_XR]))
+    a.start_session("g", "core", T0)
+    a.enqueue([study("ct", modality="CT")], T0)
+    assert b.claim("g", T0, LEASE) is None  # b caches g's plan
+    a.upsert_reporter(radiographer("g", [entry(modalities=["CT"])]))
+    c = b.claim("g", T0, LEASE)
+    assert c is not None and c.study_id == "ct"
+
+
+def test_held_study_dropped_when_out_of_scope(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue(
+        [study("a", patient_key="P", due_ms=T0 + HOUR), study("b", modality="CT", patient_key="P")],
+        T0,
+    )
+    assert alloc.claim("r", T0, LEASE) is not None
+    assert alloc.in_hand("r")["held"] == 1
+    alloc.upsert_reporter(radiologist("r", scope=[CHEST_XR]))
+    assert alloc.in_hand("r")["held"] == 0 and alloc.waiting_count() == 1
+    assert alloc.claim("r", T0, LEASE) is None
+
+
+def test_remove_reporter(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([study("a")], T0)
+    alloc.remove_reporter("r")
+    assert alloc.on_duty() == {}
+
+
+def _drain(alloc: Allocator, order: list[str], now: int) -> list[tuple[str, str, str]]:
+    out = []
+    progress = True
+    while progress:
+        progress = False
+        for rid in order:
+            c: Claim | None = alloc.claim(rid, now, LEASE)
+            if c is not None:
+                out.append((rid, c.study_id, c.via))
+                progress = True
+    return out
+
+
+def test_rebuild_equals_pre_reset_state(alloc: Allocator) -> None:
+    profiles = [
+        radiologist("r1", sites=("A", "B"), home_site="A", subspecialties=["neuro"]),
+        radiologist("r2", sites=("B",), home_site="B", subspecialties=["msk"]),
+        radiographer(
+            "g1", [CHEST_XR, entry(modalities=["DX"], body_parts=["HAND"])], sites=("A", "B")
+        ),
+        radiographer("g2", [entry(modalities=["CR"], max_age=15)], sites=("A",)),
+    ]
+    sessions = {"r1": "core", "r2": "insourced", "g1": "core"}
+    studies = [
+        study(f"s{i}", site="AB"[i % 2], modality=["CR", "DX", "CT", "MR"][i % 4],
+              body_part=["CHEST", "HAND", "HEAD", "KNEE"][i % 3], patient_age=[5, 40, 80][i % 3],
+              subspecialty=[None, "neuro", "msk"][i % 3], requires_subspecialist=i % 5 == 0,
+              due_ms=T0 + (i * 37 % 50) * 10 * MIN, acquired_ms=T0 - i * MIN)
+        for i in range(60)
+    ]  # fmt: skip
+    for p in profiles:
+        alloc.upsert_reporter(p)
+    for rid, kind in sessions.items():
+        alloc.start_session(rid, kind, T0)  # type: ignore[arg-type]
+    alloc.enqueue(studies, T0)
+    leased = [alloc.claim("r1", T0, HOUR), alloc.claim("g1", T0, HOUR)]
+    lease_rows = [(next(s for s in studies if s.study_id == c.study_id), c.reporter_id, c.lease_expires_ms)
+                  for c in leased if c is not None]  # fmt: skip
+    waiting = [s for s in studies if s.study_id not in {c.study_id for c in leased if c}]
+    before_ids = set(alloc._r.hkeys(alloc._k.studies))
+    order = ["r1", "g1", "r2"]
+    expected = _drain(alloc, order, T0 + MIN)
+
+    alloc.rebuild(profiles, sessions, waiting, lease_rows, T0)  # type: ignore[arg-type]
+    assert set(alloc._r.hkeys(alloc._k.studies)) == before_ids
+    for c in leased:
+        assert c is not None and alloc.lease_holder(c.study_id) == (
+            c.reporter_id,
+            c.lease_expires_ms,
+        )
+    assert _drain(alloc, order, T0 + MIN) == expected

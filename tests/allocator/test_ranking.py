@@ -1,0 +1,137 @@
+"""Soft ranking through the real Lua claim: urgency, subspecialty and home-site bonuses,
+radiographer deferral (with its slack exception and its end when the radiographer leaves),
+tie-breaks, and the explanation a claim carries."""
+
+from __future__ import annotations
+
+from allocator.engine import Allocator
+from allocator.ranking import RankingWeights
+
+from .factories import CHEST_XR, HOUR, MIN, T0, radiographer, radiologist, study
+
+LEASE = 10 * MIN
+W = RankingWeights()
+
+
+def _first(alloc: Allocator, rid: str, now: int = T0) -> str:
+    c = alloc.claim(rid, now, LEASE)
+    assert c is not None
+    return c.study_id
+
+
+def test_most_urgent_first_and_reason(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r", sites=("A", "B")))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue(
+        [study("late", due_ms=T0 + 5 * HOUR), study("soon", site="B", due_ms=T0 + HOUR)], T0
+    )
+    c = alloc.claim("r", T0, LEASE)
+    assert c is not None and c.study_id == "soon" and c.via == "queue"
+    assert c.lease_expires_ms == T0 + LEASE
+    r = c.reason
+    assert r["rule"] == "most-urgent" and r["stage"] == 0 and r["due_at_ms"] == T0 + HOUR
+    assert r["slack_minutes"] == 60 and r["heads_compared"] == 2
+    assert r["score"] == {
+        "due": T0 + HOUR, "subspecialty_bonus": 0, "home_site_bonus": 0,
+        "radiographer_deferral": 0, "effective": T0 + HOUR,
+    }  # fmt: skip
+
+
+def test_subspecialty_bonus_moves_forward(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r", subspecialties=["msk"]))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("plain", modality="CT", due_ms=T0 + 2 * HOUR),
+        study("msk", modality="MR", subspecialty="msk", due_ms=T0 + 2 * HOUR + 59 * MIN),
+        study("msk-far", modality="MR", subspecialty="msk", due_ms=T0 + 3 * HOUR + MIN),
+    ], T0)  # fmt: skip
+    assert _first(alloc, "r") == "msk"
+    assert _first(alloc, "r") == "plain"
+
+
+def test_home_site_bonus(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r", sites=("A", "B"), home_site="B"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue(
+        [study("a", due_ms=T0 + 2 * HOUR), study("b", site="B", due_ms=T0 + 2 * HOUR + 29 * MIN)],
+        T0,
+    )
+    c = alloc.claim("r", T0, LEASE)
+    assert c is not None and c.study_id == "b"
+    assert c.reason["score"]["home_site_bonus"] == W.home_site_bonus_ms
+
+
+def test_ties_oldest_acquired_then_id(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r", sites=("A", "B")))
+    alloc.start_session("r", "core", T0)
+    due = T0 + 5 * HOUR
+    alloc.enqueue([
+        study("z-new", due_ms=due, acquired_ms=T0 - 10),
+        study("y-old", site="B", due_ms=due, acquired_ms=T0 - 20),
+        study("b-new", modality="CT", due_ms=due, acquired_ms=T0 - 10),
+        study("a-new", due_ms=due, acquired_ms=T0 - 10),
+    ], T0)  # fmt: skip
+    assert [_first(alloc, "r") for _ in range(4)] == ["y-old", "a-new", "b-new", "z-new"]
+
+
+def _deferral_setup(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.upsert_reporter(radiographer("g", [CHEST_XR]))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("xr", due_ms=T0 + 2 * HOUR),  # a radiographer could report it
+        study("ct", modality="CT", due_ms=T0 + 5 * HOUR),
+    ], T0)  # fmt: skip
+
+
+def test_radiographer_deferral_while_one_is_on_duty(alloc: Allocator) -> None:
+    _deferral_setup(alloc)
+    alloc.start_session("g", "core", T0)
+    c = alloc.claim("r", T0, LEASE)
+    assert c is not None and c.study_id == "ct"
+    alloc.release("r", "ct", T0)
+    alloc.end_session("g", T0)  # the radiographer leaves: deferral stops
+    assert _first(alloc, "r") == "xr"
+
+
+def test_no_deferral_without_radiographer_on_duty(alloc: Allocator) -> None:
+    _deferral_setup(alloc)
+    assert _first(alloc, "r") == "xr"
+
+
+def test_deferral_slack_exception(alloc: Allocator) -> None:
+    _deferral_setup(alloc)
+    alloc.start_session("g", "core", T0)
+    now = T0 + HOUR + MIN  # xr has 59 min of slack left: below the 60 min minimum
+    c = alloc.claim("r", now, LEASE)
+    assert c is not None and c.study_id == "xr"
+    assert c.reason["score"]["radiographer_deferral"] == 0
+
+
+def test_deferral_reason_and_radiographer_not_deferred(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.upsert_reporter(radiographer("g", [CHEST_XR]))
+    alloc.start_session("r", "core", T0)
+    alloc.start_session("g", "core", T0)
+    alloc.enqueue([study("xr", due_ms=T0 + 2 * HOUR)], T0)
+    c = alloc.claim("r", T0, LEASE)
+    assert (
+        c is not None and c.reason["score"]["radiographer_deferral"] == W.radiographer_deferral_ms
+    )
+    alloc.release("r", "xr", T0)
+    c = alloc.claim("g", T0, LEASE)
+    assert c is not None and c.reason["score"]["radiographer_deferral"] == 0
+
+
+def test_deferral_only_counts_eligible_radiographers(alloc: Allocator) -> None:
+    _deferral_setup(alloc)
+    alloc.upsert_reporter(radiographer("other-site", [CHEST_XR], sites=("B",)))
+    alloc.start_session("other-site", "core", T0)
+    assert _first(alloc, "r") == "xr"
+
+
+def test_deferral_stops_after_stage_1(alloc: Allocator) -> None:
+    _deferral_setup(alloc)
+    alloc.start_session("g", "core", T0)
+    alloc.enqueue([study("xr", due_ms=T0 + 2 * HOUR, widening_stage=1)], T0)
+    assert _first(alloc, "r") == "xr"
