@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from worklist.auth.tokens import Principal, authenticate
+from dashboards.metrics import Metrics
 from worklist.services import Services
 
 
@@ -18,6 +19,14 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def get_db(services: ServicesDep) -> Iterator[Session]:

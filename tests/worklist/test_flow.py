@@ -194,3 +194,20 @@ def test_reporter_sees_only_their_studies(client: TestClient) -> None:
     assert client.get(f"/api/v1/studies/{other}", headers=me).status_code == 403
     listed = client.get("/api/v1/studies", headers=me).json()["items"]
     assert [s["study_uid"] for s in listed] == [mine]
+
+
+def test_operations_endpoints_and_metrics(client: TestClient) -> None:
+    assert client.get("/healthz", headers={}).json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    setup_network(client)
+    me = _reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("17.1"), study("17.2", modality="CT")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    client.post("/api/v1/worklist/next", headers=me)
+    text = client.get("/metrics").text
+    assert "worklist_next_seconds_count 1.0" in text
+    assert 'worklist_claims_total{via="queue"} 1.0' in text
+    assert 'worklist_queue_depth{modality="CR",site="RXK",urgency="routine"} 1.0' in text or (
+        'worklist_queue_depth{modality="CT",site="RXK",urgency="routine"} 1.0' in text
+    )
+    assert 'worklist_ingested_total{kind="study"} 2.0' in text

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
-from worklist.deps import ReporterDep, ServicesDep, SessionDep
+from worklist.deps import MetricsDep, ReporterDep, ServicesDep, SessionDep
 from worklist.reporting import service
 from worklist.reporting.service import FlowError
 from worklist.studies.queries import public
@@ -93,7 +93,9 @@ def delete_session(db: SessionDep, services: ServicesDep, principal: ReporterDep
     },
     response_model=NextCase,
 )
-def post_next(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> Any:
+def post_next(
+    db: SessionDep, services: ServicesDep, metrics: MetricsDep, principal: ReporterDep
+) -> Any:
     """Claim the best eligible study for you, with the reason it was chosen."""
     try:
         claimed = service.claim_next(db, services, _bound(principal.reporter_id))
@@ -101,6 +103,7 @@ def post_next(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> 
         raise _raise(e) from e
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    metrics.claims.labels(via=claimed["via"]).inc()
     return NextCase(
         assignment_id=claimed["assignment_id"],
         study=public(claimed["study"]),
@@ -112,13 +115,18 @@ def post_next(db: SessionDep, services: ServicesDep, principal: ReporterDep) -> 
 
 @router.post("/assignments/{assignment_id}/complete")
 def post_complete(
-    assignment_id: str, db: SessionDep, services: ServicesDep, principal: ReporterDep
+    assignment_id: str,
+    db: SessionDep,
+    services: ServicesDep,
+    metrics: MetricsDep,
+    principal: ReporterDep,
 ) -> AssignmentOutcome:
     """Mark your case reported."""
     try:
         study = service.complete(db, services, _bound(principal.reporter_id), assignment_id)
     except FlowError as e:
         raise _raise(e) from e
+    metrics.completions.inc()
     return AssignmentOutcome(assignment_id=assignment_id, study=public(study))
 
 
@@ -128,6 +136,7 @@ def post_release(
     body: ReleaseIn,
     db: SessionDep,
     services: ServicesDep,
+    metrics: MetricsDep,
     principal: ReporterDep,
 ) -> AssignmentOutcome:
     """Hand your case back to the worklist, with a reason."""
@@ -137,4 +146,5 @@ def post_release(
         )
     except FlowError as e:
         raise _raise(e) from e
+    metrics.releases.inc()
     return AssignmentOutcome(assignment_id=assignment_id, study=public(study))

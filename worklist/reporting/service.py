@@ -135,6 +135,7 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
             "due_at": study.due_at,
             "lease_expires_at": assignment.lease_expires_at,
             "reason": claim.reason,
+            "via": claim.via,
         }
     return None
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, field_validator
 from sqlmodel import select
 
 from worklist.auth.tokens import Principal
-from worklist.deps import FeedDep, ServicesDep, SessionDep, require
+from dashboards.metrics import Metrics
+from worklist.deps import FeedDep, MetricsDep, ServicesDep, SessionDep, require
 from worklist.models import Study
 from worklist.studies.ingest import ingest_studies
 from worklist.studies.orders import ingest_orders
@@ -32,21 +33,33 @@ def _actor(principal: Principal) -> str:
 
 
 @router.post("/studies")
-def post_studies(items: Batch, services: ServicesDep, principal: FeedDep) -> IngestResult:
+def post_studies(
+    items: Batch, services: ServicesDep, metrics: MetricsDep, principal: FeedDep
+) -> IngestResult:
     """Ingest a batch of studies; idempotent on study_uid."""
-    return ingest_studies(services, items, _actor(principal))
+    return _counted(metrics, "study", ingest_studies(services, items, _actor(principal)))
 
 
 @router.post("/orders")
-def post_orders(items: Batch, services: ServicesDep, principal: FeedDep) -> IngestResult:
+def post_orders(
+    items: Batch, services: ServicesDep, metrics: MetricsDep, principal: FeedDep
+) -> IngestResult:
     """Ingest a batch of RIS orders, keyed by site + accession."""
-    return ingest_orders(services, items, _actor(principal))
+    return _counted(metrics, "order", ingest_orders(services, items, _actor(principal)))
 
 
 @router.post("/reports")
-def post_reports(items: Batch, services: ServicesDep, principal: FeedOrOpsDep) -> IngestResult:
+def post_reports(
+    items: Batch, services: ServicesDep, metrics: MetricsDep, principal: FeedOrOpsDep
+) -> IngestResult:
     """Record reports made outside the balancer."""
-    return ingest_reports(services, items, _actor(principal))
+    return _counted(metrics, "report", ingest_reports(services, items, _actor(principal)))
+
+
+def _counted(metrics: Metrics, kind: str, result: IngestResult) -> IngestResult:
+    metrics.ingested.labels(kind=kind).inc(result.created + result.updated)
+    metrics.rejected.labels(kind=kind).inc(len(result.rejected))
+    return result
 
 
 def _load(db: SessionDep, study_uid: str) -> Study:
