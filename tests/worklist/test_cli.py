@@ -1,0 +1,124 @@
+"""The `worklist` command as an operator runs it: tokens, db upgrade, serve, rebuild, sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import free_port
+
+WORKLIST = [sys.executable, "-m", "worklist.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WORKLIST_DATA_DIR": str(tmp_path / "data"),
+        "WORKLIST_REDIS_URL": redis_url,
+        "WORKLIST_ADMIN_TOKEN": "cli-admin",
+        "WORKLIST_LOG_LEVEL": "WARNING",
+    }
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*WORKLIST, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_db_upgrade_and_token_creation(env: dict[str, str], tmp_path: Path) -> None:
+    assert "newest schema" in _run(env, "db", "upgrade")
+    assert (tmp_path / "data" / "worklist.db").exists()
+    minted = json.loads(_run(env, "tokens", "create", "--role", "ops", "--label", "wallboard"))
+    assert minted["role"] == "ops" and minted["token"].startswith("wl_")
+    bad = subprocess.run(
+        [*WORKLIST, "tokens", "create", "--role", "reporter"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "reporter" in bad.stderr
+
+
+def test_serve_then_rebuild_and_sweep(env: dict[str, str]) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [*WORKLIST, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        headers = {"Authorization": "Bearer cli-admin"}
+        site = {"name": "Sandwell", "network": "wm"}
+        assert httpx.put(f"{base}/api/v1/sites/RXK", json=site, headers=headers).status_code == 201
+        response = httpx.post(
+            f"{base}/api/v1/studies",
+            headers={**headers, "X-Request-ID": "req-abc"},
+            json=[
+                {
+                    "study_uid": "1.2.3",
+                    "site": "RXK",
+                    "modality": "CR",
+                    "acquired_at": "2026-11-23T08:00:00+00:00",
+                }
+            ],
+        )
+        assert response.status_code == 200 and response.json()["created"] == 1
+        assert response.headers["x-request-id"] == "req-abc"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    rebuilt = [json.loads(line) for line in _run(env, "allocator", "rebuild").splitlines()]
+    assert rebuilt == [{"network": "wm", "reporters": 0, "sessions": 0, "waiting": 1, "leases": 0}]
+    swept = json.loads(_run(env, "allocator", "sweep"))
+    assert set(swept) == {"expired", "widened", "reconciled"}
+
+
+def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -> None:
+    port = free_port()
+    env = {**env, "WORKLIST_LOG_LEVEL": "INFO"}
+    server = subprocess.Popen(
+        [*WORKLIST, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        headers = {"Authorization": "Bearer cli-admin", "X-Request-ID": "trace-42"}
+        httpx.put(f"{base}/api/v1/sites/RXK", json={"name": "S", "network": "wm"}, headers=headers)
+        study = {
+            "study_uid": "1.2.4",
+            "site": "RXK",
+            "modality": "CR",
+            "patient_id": "9434765919",
+            "acquired_at": "2026-11-23T08:00:00+00:00",
+        }
+        httpx.post(f"{base}/api/v1/studies", json=[study], headers=headers)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert lines, stderr
+    assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
+    assert "9434765919" not in stderr
