@@ -111,8 +111,8 @@ def test_rebuild_equals_pre_reset_state(alloc: Allocator) -> None:
         alloc.start_session(rid, kind, T0)  # type: ignore[arg-type]
     alloc.enqueue(studies, T0)
     leased = [alloc.claim("r1", T0, HOUR), alloc.claim("g1", T0, HOUR)]
-    lease_rows = [(next(s for s in studies if s.study_id == c.study_id), c.reporter_id, c.lease_expires_ms)
-                  for c in leased if c is not None]  # fmt: skip
+    by_id = {s.study_id: s for s in studies}
+    lease_rows = [(by_id[c.study_id], c.reporter_id, c.lease_expires_ms) for c in leased if c]
     waiting = [s for s in studies if s.study_id not in {c.study_id for c in leased if c}]
     before_ids = set(alloc._r.hkeys(alloc._k.studies))
     order = ["r1", "g1", "r2"]

@@ -64,7 +64,7 @@ def test_patient_grouping_holds_siblings(alloc: Allocator) -> None:
         alloc.start_session(rid, "core", T0)
     alloc.enqueue([
         study("ct-chest", modality="CT", patient_key="P", due_ms=T0 + HOUR),
-        study("ct-abdo", modality="CT", body_part="ABDOMEN", patient_key="P", due_ms=T0 + 20 * HOUR),
+        study("ct-abdo", modality="CT", body_part="ABDO", patient_key="P", due_ms=T0 + 20 * HOUR),
         study("other", modality="CT", due_ms=T0 + 2 * HOUR),
     ], T0)  # fmt: skip
     c = alloc.claim("r1", T0, LEASE)
