@@ -143,10 +143,11 @@ class Fields:
 
     def __init__(self, message: hl7.Message) -> None:
         self.message = message
+        # hl7's separators: segment, field, repetition, component, sub-component.
         seps = str(message.separators)
-        self.comp = seps[2] if len(seps) > 2 else "^"
+        self.rep = seps[2] if len(seps) > 2 else "~"
+        self.comp = seps[3] if len(seps) > 3 else "^"
         self.sub = seps[4] if len(seps) > 4 else "&"
-        self.rep = seps[3] if len(seps) > 3 else "~"
 
     def segments(self, seg_id: str) -> list[Any]:
         try:
