@@ -39,7 +39,7 @@ def need(what: str, found: object) -> None:
 
 def dcmtk(tool: str) -> str:
     """The dcmtk binary (not pynetdicom's app of the same name in the venv)."""
-    for directory in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin"]:
+    for directory in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/bin"]:
         candidate = Path(directory) / tool
         if candidate.is_file() and os.access(candidate, os.X_OK):
             version = subprocess.run([str(candidate), "--version"], capture_output=True, text=True)
