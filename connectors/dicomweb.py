@@ -155,7 +155,8 @@ class DicomwebPoller:
         seen: dict[str, list[str]] = dict(state.get("seen", {}))
         self._window_floor = start.strftime("%Y%m%d")
         stats = PollStats()
-        for page_no, page in enumerate(self.pages(start, today)):
+        # one day ahead: a modality clock a little fast must not hide a study
+        for page_no, page in enumerate(self.pages(start, today + timedelta(days=1))):
             batch: list[dict[str, Any]] = []
             pending: dict[str, list[str]] = {}
             for raw in page:

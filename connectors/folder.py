@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.accumulate import digest, merge_instance
+from connectors.delivery import DeliveryRejected
 from connectors.dicom_map import MappingError, SiteResolver, study_from_attrs
 from connectors.dicomfile import RefusedFile, read_header
 from connectors.exam_rules import ExamMapper
@@ -85,6 +86,14 @@ class FolderImporter:
         now = time.time()
         for path in self._candidates():
             stats.files += 1
+            if stats.files % 1000 == 0:
+                log(
+                    "backfill_progress",
+                    connector="dicom-folder",
+                    files_read=stats.files,
+                    studies=len(studies),
+                    refused=len(stats.refused),
+                )
             key = str(path.relative_to(self.root)) if path != self.root else path.name
             try:
                 st = path.stat()
@@ -187,6 +196,10 @@ class FolderImporter:
             try:
                 self.scan_once(retry_refused=first)
                 first = False
+            except DeliveryRejected as exc:
+                if exc.is_auth:
+                    raise  # a wrong token will not fix itself
+                log("folder_scan_failed", level=40, root=str(self.root), error=str(exc))
             except Exception as exc:  # keep watching whatever one pass hit
                 log(
                     "folder_scan_failed",
