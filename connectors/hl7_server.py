@@ -26,6 +26,7 @@ from connectors.jsonlog import log
 from connectors.sink import Sink
 from connectors.state import Quarantine
 
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # long ORU report texts
 _REDACT_PID = (5, 6, 9, 11, 13, 14)  # names, maiden name, alias, address, phones
 
 
@@ -42,6 +43,14 @@ def redact(raw: str) -> str:
             segment = sep.join(parts)
         lines.append(segment)
     return "\r".join(lines)
+
+
+def _decode(block: bytes) -> str:
+    """UTF-8, else ISO 8859-1 (what many UK RIS send, MSH-18 8859/1)."""
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.decode("latin-1")
 
 
 @dataclass
@@ -119,8 +128,13 @@ class MllpServer:
                     writer.writeblock(build_ack("", AR, f"bad MLLP frame: {exc}").encode())
                     await writer.drain()
                     continue
-                raw = block.decode("utf-8", errors="replace")
-                result = await asyncio.to_thread(self.handler.handle, raw)
+                raw = _decode(block)
+                try:
+                    result = await asyncio.to_thread(self.handler.handle, raw)
+                except Exception as exc:  # a bug must not leave the sender without an ACK
+                    log("hl7_internal_error", level=40, connector="hl7", error=repr(exc))
+                    reason = f"internal error: {type(exc).__name__}"
+                    result = Handled(build_ack(raw, AE, reason, ERR_INTERNAL), AE, reason)
                 self.handled += 1
                 log(
                     "hl7_message",
