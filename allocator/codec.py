@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from allocator.eligibility import entry_from_json, entry_to_json
-from allocator.ranking import bucket_member, held_suffix
+from allocator.ranking import held_suffix, queue_suffix
 from allocator.types import HOT_URGENCIES, QueuedStudy, ReporterProfile
 
 _SEP = (",", ":")
@@ -59,7 +59,7 @@ def study_to_json(s: QueuedStudy, bucket_id: str, stage: int) -> str:
         "widening_stage": stage,
         "hot": s.urgency in HOT_URGENCIES,
         "b": bucket_id,
-        "m": bucket_member(s.acquired_ms, s.study_id),
+        "m": queue_suffix(s.due_ms, s.acquired_ms, s.study_id),
         "k": held_suffix(s.due_ms, s.study_id),
     }
     return json.dumps({k: v for k, v in d.items() if v is not None}, separators=_SEP)

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from allocator.types import QueuedStudy, ReporterProfile, ScopeEntry
 
@@ -117,6 +118,7 @@ def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]
     )
 
 
+@lru_cache(maxsize=4096)
 def profile_entry_ids(profile: ReporterProfile) -> frozenset[str]:
     return frozenset(entry_id(e) for e in profile.scope)
 
@@ -148,22 +150,15 @@ def may_report(profile: ReporterProfile, study: QueuedStudy, stage: int) -> bool
     return any(entry_allows(e, study) for e in profile.scope)
 
 
-def plan_rows(
-    profile: ReporterProfile, metas: Iterable[tuple[str, BucketMeta]]
-) -> list[list[object]]:
-    """A reporter's eligible buckets as ``[bucket_id, sub_match, home, deferrable]`` rows."""
-    rows: list[list[object]] = []
-    for bid, meta in sorted(metas, key=lambda x: x[0]):
+def plan_rows(profile: ReporterProfile, metas: Iterable[tuple[str, BucketMeta]]) -> list[list[str]]:
+    """A reporter's eligible buckets as ``[bucket_id, flags]`` rows; flags are 0/1 digits
+    ``<subspecialty match><home site><deferrable>`` (deferral never applies to radiographers
+    nor after stage 0)."""
+    rows: list[list[str]] = []
+    for bid, meta in metas:
         if may_report_bucket(profile, meta):
-            rows.append(
-                [
-                    bid,
-                    int(
-                        meta.subspecialty is not None
-                        and meta.subspecialty in profile.subspecialties
-                    ),
-                    int(meta.site == profile.home_site),
-                    int(profile.group != "radiographer" and meta.stage0),
-                ]
-            )
+            sub = meta.subspecialty is not None and meta.subspecialty in profile.subspecialties
+            home = meta.site == profile.home_site
+            deferrable = profile.group != "radiographer" and meta.stage0
+            rows.append([bid, f"{int(sub)}{int(home)}{int(deferrable)}"])
     return rows

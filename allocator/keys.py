@@ -49,12 +49,22 @@ class NetworkKeys:
         return self.base + "buckets"
 
     def plan(self, reporter_id: str) -> str:
-        """String: JSON of a reporter's eligible buckets with their ranking flags."""
+        """Hash of a reporter's eligible buckets: bucket_id -> ranking flags
+        ``<subspecialty match><home site><deferrable>`` as 0/1 digits; field ``<tab>rg`` says
+        whether they are a radiographer."""
         return self.base + "plan:" + reporter_id
 
-    def bucket(self, bucket_id: str) -> str:
-        """Sorted set of waiting studies of one bucket: score due_ms, member acquired|study_id."""
-        return self.base + "b:" + bucket_id
+    # -- the queue -------------------------------------------------------------------------
+    @property
+    def queue(self) -> str:
+        """Sorted set (lex, all scores 0) of every waiting study, member
+        ``bucket<tab>due13<tab>acquired13<tab>study_id``: each bucket is a contiguous range."""
+        return self.base + "queue"
+
+    @property
+    def heads(self) -> str:
+        """Sorted set bucket_id -> due_ms of the bucket's head, for each non-empty bucket."""
+        return self.base + "heads"
 
     # -- sessions ------------------------------------------------------------------------------
     @property
@@ -118,6 +128,8 @@ class NetworkKeys:
             self.buckets,
             self.onduty,
             self.rgcount,
+            self.queue,
+            self.heads,
             self.studies,
             self.where,
             self.patients,

@@ -45,9 +45,10 @@ def stage_at(
         stage += 1
 
 
-def bucket_member(acquired_ms: int, study_id: str) -> str:
-    """Bucket zset member: equal due scores then sort oldest acquisition first, then by id."""
-    return f"{acquired_ms:013d}\t{study_id}"
+def queue_suffix(due_ms: int, acquired_ms: int, study_id: str) -> str:
+    """Tail of a queue member after ``<bucket><tab>``: a bucket's studies sort by due time,
+    then oldest acquisition, then id (the ranking's tie-break)."""
+    return f"{due_ms:013d}\t{acquired_ms:013d}\t{study_id}"
 
 
 def held_suffix(due_ms: int, study_id: str) -> str:

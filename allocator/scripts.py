@@ -15,7 +15,6 @@ from redis.cluster import RedisCluster
 RedisClient = Union[redis.Redis, RedisCluster]  # noqa: UP007 -- a runtime alias
 
 _NAMES = (
-    "read_plan",
     "snapshot",
     "commit",
     "start_session",

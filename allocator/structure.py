@@ -48,10 +48,10 @@ class Structure:
             buckets={k: BucketMeta.from_json(v) for k, v in _pairs(buckets).items()},
         )
 
-    def plan_json(self, profile: ReporterProfile) -> str:
+    def plan_json(self, profile: ReporterProfile) -> dict[str, object]:
         """A reporter's plan: radiographer flag and eligible bucket rows."""
         rows = plan_rows(profile, self.buckets.items())
-        return json.dumps({"rg": profile.group == "radiographer", "b": rows}, separators=(",", ":"))
+        return {"rg": profile.group == "radiographer", "b": rows}
 
     def eligible_reporters(self, meta: BucketMeta) -> list[str]:
         """Everyone (on duty or not) who may report a bucket's studies -- push candidates."""

@@ -2,6 +2,9 @@
 -- Every helper takes key names from the table K, which each script fills from KEYS only:
 -- no helper (and no script) ever builds a key name.
 -- Study states live in the "where" hash: 'W\t<bucket>' | 'L\t<reporter>' | 'H\t<reporter>\t<kind>'.
+-- All buckets share one lex-ordered sorted set K.queue, members
+-- '<bucket>\t<due13>\t<acquired13>\t<study>' (so a bucket's head is a ZRANGEBYLEX away);
+-- K.heads scores each non-empty bucket by its head's due time.
 local TAB = '\t'
 
 local function parse_where(w)
@@ -27,10 +30,33 @@ local function tally(K, rid, dleased, dheld, wu, hot)
   if hot ~= 0 then redis.call('HINCRBY', K.inhand, rid .. TAB .. 'hot', hot) end
 end
 
--- Put a study in its bucket as waiting.
-local function to_bucket(K, bkey, st)
-  redis.call('ZADD', bkey, st.due_ms, st.m)
+-- The head of bucket b: its first queue member, or nil.
+local function bucket_head(K, b)
+  return redis.call('ZRANGEBYLEX', K.queue, '[' .. b .. TAB, '(' .. b .. TAB .. '\255', 'LIMIT', 0, 1)[1]
+end
+
+local function refresh_head(K, b)
+  local h = bucket_head(K, b)
+  if h then
+    redis.call('ZADD', K.heads, tonumber(string.sub(h, #b + 2, #b + 14)), b)
+  else
+    redis.call('ZREM', K.heads, b)
+  end
+end
+
+-- Put a study in the queue (its bucket st.b) as waiting.
+local function to_bucket(K, st)
+  redis.call('ZADD', K.queue, 0, st.b .. TAB .. st.m)
   redis.call('HSET', K.where, st.study_id, 'W' .. TAB .. st.b)
+  local cur = redis.call('ZSCORE', K.heads, st.b)
+  if not cur or st.due_ms < tonumber(cur) then redis.call('ZADD', K.heads, st.due_ms, st.b) end
+end
+
+-- Take a waiting study out of the queue (bucket b, as it was queued).
+local function from_bucket(K, b, st)
+  redis.call('ZREM', K.queue, b .. TAB .. st.m)
+  local cur = redis.call('ZSCORE', K.heads, b)
+  if not cur or tonumber(cur) >= st.due_ms then refresh_head(K, b) end
 end
 
 -- Take a leased or held study out of its reporter's hand and un-tally it.
@@ -62,6 +88,14 @@ local function load_study(K, sid)
   local raw = redis.call('HGET', K.studies, sid)
   if not raw then return nil end
   return cjson.decode(raw)
+end
+
+-- Add (delta 1) or remove (delta -1) an on-duty radiographer's plan from the per-bucket counts.
+local function count_plan(K, plan_key, delta)
+  if redis.call('HGET', plan_key, '\trg') ~= '1' then return end
+  for _, b in ipairs(redis.call('HKEYS', plan_key)) do
+    if b ~= '\trg' then redis.call('HINCRBY', K.rgcount, b, delta) end
+  end
 end
 
 -- ---------------------------------------------------------------------------------------

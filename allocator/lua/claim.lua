@@ -1,29 +1,34 @@
--- claim.lua: hand one reporter their next study, atomically. First the studies held for them
--- (pushed, or the same patient as an earlier claim) that are still within their plan; else
--- the best head among their eligible buckets: lowest due - subspecialty bonus - home bonus
--- + radiographer deferral (deferral only for deferrable buckets with an on-duty eligible
--- radiographer and slack >= the minimum), ties oldest acquired then study id (bucket member
--- order). Writes the lease, tallies, then holds the patient's other waiting studies that are
--- in this reporter's plan.
--- KEYS[1] epoch, [2] onduty, [3] studies, [4] where, [5] leases, [6] held, [7] hold_exp,
---      [8] inhand, [9] rgcount, [10] patients, [11..] the reporter's eligible bucket keys
--- ARGV[1] epoch the plan was read at, [2] reporter id, [3] now ms, [4] lease ms,
---      [5] radiographer deferral ms, [6] deferral min slack ms, [7] patient hold ms,
---      then per bucket (same order as KEYS[11..]): bucket id, subspecialty bonus ms,
---      home site bonus ms, deferrable '1'/'0'
--- Returns {'STALE'} | {'OFFDUTY'} | {} when nothing is eligible |
+-- claim.lua: hand one reporter their next study, atomically, in one call whatever the queue
+-- length. First the studies held for them (pushed, or the same patient as an earlier claim)
+-- that are still in their plan; else the best bucket head among their plan's buckets:
+-- lowest due - subspecialty bonus - home bonus + radiographer deferral (deferral only for
+-- deferrable buckets with an on-duty eligible radiographer and slack >= the minimum), ties
+-- oldest acquired then study id. Bucket heads are walked in due order from K.heads and the
+-- walk stops once no later head can win (its due minus the largest bonus is worse than the
+-- best so far). Writes the lease and tallies, then holds the patient's other waiting studies
+-- that are in this reporter's plan.
+-- KEYS[1] onduty, [2] studies, [3] where, [4] leases, [5] held, [6] hold_exp, [7] inhand,
+--      [8] rgcount, [9] patients, [10] queue, [11] heads, [12] plan:<reporter>
+-- ARGV[1] reporter id, [2] now ms, [3] lease ms, [4] subspecialty bonus ms, [5] home site
+--      bonus ms, [6] radiographer deferral ms, [7] deferral min slack ms, [8] patient hold ms
+-- Returns {'OFFDUTY'} | {} when nothing is eligible |
 --      {study id, via 'push'|'patient'|'queue', lease expiry ms, reason JSON}
-local K = {epoch = KEYS[1], onduty = KEYS[2], studies = KEYS[3], where = KEYS[4],
-           leases = KEYS[5], held = KEYS[6], hold_exp = KEYS[7], inhand = KEYS[8],
-           rgcount = KEYS[9], patients = KEYS[10]}
-if (redis.call('GET', K.epoch) or '') ~= ARGV[1] then return {'STALE'} end
-local rid = ARGV[2]
+local K = {onduty = KEYS[1], studies = KEYS[2], where = KEYS[3], leases = KEYS[4],
+           held = KEYS[5], hold_exp = KEYS[6], inhand = KEYS[7], rgcount = KEYS[8],
+           patients = KEYS[9], queue = KEYS[10], heads = KEYS[11], plan = KEYS[12]}
+local rid = ARGV[1]
 if redis.call('HEXISTS', K.onduty, rid) == 0 then return {'OFFDUTY'} end
-local now, lease_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
-local deferral, min_slack, hold_ms = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local nb = #KEYS - 10
-local plan = {}
-for b = 1, nb do plan[ARGV[4 + b * 4]] = b end
+local now, lease_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
+local sub_bonus, home_bonus = tonumber(ARGV[4]), tonumber(ARGV[5])
+local deferral, min_slack, hold_ms = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local max_bonus = sub_bonus + home_bonus
+
+local function bonuses(flags)
+  local sb, hb = 0, 0
+  if string.sub(flags, 1, 1) == '1' then sb = sub_bonus end
+  if string.sub(flags, 2, 2) == '1' then hb = home_bonus end
+  return sb, hb
+end
 
 local function result(st, via, reason)
   local expires = now + lease_ms
@@ -39,9 +44,9 @@ local function result(st, via, reason)
       local sid = string.sub(member, #pk + 2)
       if sid ~= st.study_id then
         local state, bid = parse_where(redis.call('HGET', K.where, sid))
-        if state == 'W' and plan[bid] then
+        if state == 'W' and redis.call('HEXISTS', K.plan, bid) == 1 then
           local sib = load_study(K, sid)
-          redis.call('ZREM', KEYS[10 + plan[bid]], sib.m)
+          from_bucket(K, bid, sib)
           hold_for(K, rid, sib, 'patient', now + hold_ms)
           grouped[#grouped + 1] = sid
         end
@@ -58,43 +63,55 @@ for _, member in ipairs(held) do
   local sid = string.sub(member, #rid + 16)
   local st = load_study(K, sid)
   local state, who, kind = parse_where(redis.call('HGET', K.where, sid))
-  if st and state == 'H' and who == rid and plan[st.b] then
+  local flags = st and redis.call('HGET', K.plan, st.b)
+  if flags and state == 'H' and who == rid then
     out_of_hand(K, st, 'H', rid)
-    local rule = 'push'
-    local via = 'push'
+    local rule, via = 'push', 'push'
     if kind == 'patient' then rule, via = 'patient-group', 'patient' end
-    local o = 4 + plan[st.b] * 4
-    return result(st, via, {rule = rule, heads_compared = 0, buckets = nb,
-      score = {due = st.due_ms, subspecialty_bonus = tonumber(ARGV[o + 1]),
-               home_site_bonus = tonumber(ARGV[o + 2]), radiographer_deferral = 0}})
+    local sb, hb = bonuses(flags)
+    return result(st, via, {rule = rule, heads_compared = 0, heads_scanned = 0,
+      score = {due = st.due_ms, subspecialty_bonus = sb, home_site_bonus = hb, radiographer_deferral = 0}})
   end
 end
 
--- 2. the best head among the eligible buckets
-local best_b, best_member, best_eff, best_due, best_sb, best_hb, best_def
-local compared = 0
-for b = 1, nb do
-  local head = redis.call('ZRANGE', KEYS[10 + b], 0, 0, 'WITHSCORES')
-  if head[1] then
-    compared = compared + 1
-    local due = tonumber(head[2])
-    local o = 4 + b * 4
-    local sb, hb = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2])
-    local def = 0
-    if ARGV[o + 3] == '1' and due - now >= min_slack then
-      if tonumber(redis.call('HGET', K.rgcount, ARGV[o]) or '0') > 0 then def = deferral end
-    end
-    local eff = due - sb - hb + def
-    if not best_b or eff < best_eff or (eff == best_eff and head[1] < best_member) then
-      best_b, best_member, best_eff, best_due, best_sb, best_hb, best_def = b, head[1], eff, due, sb, hb, def
+-- 2. the best bucket head among the plan's buckets, walking heads in due order
+local best_b, best_tail, best_eff, best_due, best_sb, best_hb, best_def
+local compared, scanned, offset, chunk = 0, 0, 0, 64
+local done = false
+while not done do
+  local heads = redis.call('ZRANGE', K.heads, offset, offset + chunk - 1, 'WITHSCORES')
+  if #heads == 0 then break end
+  local bids = {}
+  for j = 1, #heads, 2 do bids[#bids + 1] = heads[j] end
+  local flags = redis.call('HMGET', K.plan, unpack(bids))
+  for j = 1, #bids do
+    local b, due = bids[j], tonumber(heads[2 * j])
+    if best_b and due - max_bonus > best_eff then done = true; break end
+    scanned = scanned + 1
+    local f = flags[j]
+    if f then
+      compared = compared + 1
+      local sb, hb = bonuses(f)
+      local def = 0
+      if string.sub(f, 3, 3) == '1' and due - now >= min_slack then
+        if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then def = deferral end
+      end
+      local eff = due - sb - hb + def
+      -- member tail: '<acquired13>\t<study>' -- the tie-break order
+      local tail = nil
+      if best_b and eff == best_eff then tail = string.sub(bucket_head(K, b), #b + 16) end
+      if not best_b or eff < best_eff or (eff == best_eff and tail < best_tail) then
+        best_b, best_eff, best_due, best_sb, best_hb, best_def = b, eff, due, sb, hb, def
+        best_tail = tail or string.sub(bucket_head(K, b), #b + 16)
+      end
     end
   end
+  offset = offset + chunk
 end
 if not best_b then return {} end
-redis.call('ZREM', KEYS[10 + best_b], best_member)
-local sid = string.sub(best_member, 15)
-local st = load_study(K, sid)
+local st = load_study(K, string.sub(best_tail, 15))
+from_bucket(K, best_b, st)
 return result(st, 'queue', {
-  rule = 'most-urgent', heads_compared = compared, buckets = nb,
+  rule = 'most-urgent', heads_compared = compared, heads_scanned = scanned,
   score = {due = best_due, subspecialty_bonus = best_sb, home_site_bonus = best_hb,
            radiographer_deferral = best_def, effective = best_eff}})

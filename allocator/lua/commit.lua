@@ -5,7 +5,8 @@
 --      [7..] plan:<reporter> for each entry of payload.plans, in order
 -- ARGV[1] expected epoch ('' when the network has none yet)
 --      [2] payload JSON {"profiles": {rid: json|false}, "entries": {id: json},
---          "buckets": {bid: json}, "plans": [[rid, plan json|false], ...]}
+--          "buckets": {bid: json}, "plans": [[rid, {"rg": bool, "b": [[bid, flags], ...]}
+--          | false], ...]} where flags is '<sub match><home><deferrable>' as 0/1 digits
 -- Returns {'OK', new epoch} or {'STALE', current epoch}
 local K = {epoch = KEYS[1], profiles = KEYS[2], entries = KEYS[3], buckets = KEYS[4],
            onduty = KEYS[5], rgcount = KEYS[6]}
@@ -13,23 +14,24 @@ local cur = redis.call('GET', K.epoch) or ''
 if cur ~= ARGV[1] then return {'STALE', cur} end
 local p = cjson.decode(ARGV[2])
 
-local function count(plan_json, delta)
-  if not plan_json then return end
-  local plan = cjson.decode(plan_json)
-  if not plan.rg then return end
-  for _, row in ipairs(plan.b) do redis.call('HINCRBY', K.rgcount, row[1], delta) end
-end
-
 for i, item in ipairs(p.plans) do
   local rid, new = item[1], item[2]
   local key = KEYS[6 + i]
   local on = redis.call('HEXISTS', K.onduty, rid) == 1
-  if on then count(redis.call('GET', key), -1) end
+  if on then count_plan(K, key, -1) end
+  redis.call('DEL', key)
   if new then
-    redis.call('SET', key, new)
-    if on then count(new, 1) end
-  else
-    redis.call('DEL', key)
+    local rg = '0'
+    if new.rg then rg = '1' end
+    redis.call('HSET', key, '\trg', rg)
+    local args = {}
+    for _, row in ipairs(new.b) do
+      args[#args + 1] = row[1]
+      args[#args + 1] = row[2]
+      if #args >= 400 then redis.call('HSET', key, unpack(args)); args = {} end
+    end
+    if #args > 0 then redis.call('HSET', key, unpack(args)) end
+    if on then count_plan(K, key, 1) end
   end
 end
 for rid, json in pairs(p.profiles) do

@@ -4,17 +4,17 @@
 -- (then reporter id). A leased study keeps its lease; a held study keeps its hold unless its
 -- bucket changed (then it goes back to the queue).
 -- KEYS[1] epoch, [2] studies, [3] where, [4] patients, [5] held, [6] hold_exp, [7] inhand,
---      [8] onduty, [9] widen_at, [10] leases, [11..] bucket keys
+--      [8] onduty, [9] widen_at, [10] leases, [11] queue, [12] heads
 -- ARGV[1] epoch the buckets were computed at, [2] now ms, [3] push hold ms (0: no expiry),
 --      [4] '1' to push hot studies, then per study: study JSON (with b, m, k and merged
---      widening_stage), new bucket key index, old bucket id ('' if new when read), old bucket
---      key index (0 if none), old stage, next widening time ('' none), lease reporter id
---      ('' none: used by rebuild to restore a lease), lease expiry ms, candidate count n,
---      n candidate reporter ids (everyone eligible for the new bucket, on duty or not)
+--      widening_stage), old bucket id ('' if new when read), old stage, next widening time
+--      ('' none), lease reporter id ('' none: rebuild uses it to restore a lease), lease
+--      expiry ms, candidate count n, n candidate reporter ids (everyone eligible for the new
+--      bucket, on duty or not)
 -- Returns {'OK', pushes as flat (study id, reporter id, reason JSON)...} | {'STALE'} | {'RETRY'}
 local K = {studies = KEYS[2], where = KEYS[3], patients = KEYS[4], held = KEYS[5],
            hold_exp = KEYS[6], inhand = KEYS[7], onduty = KEYS[8], widen_at = KEYS[9],
-           leases = KEYS[10]}
+           leases = KEYS[10], queue = KEYS[11], heads = KEYS[12]}
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return {'STALE'} end
 local now, push_ms, allow_push = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
 
@@ -23,14 +23,12 @@ local items = {}
 local i = 5
 while i <= #ARGV do
   local raw = ARGV[i]
-  local new = cjson.decode(raw)
-  local item = {raw = raw, new = new, newk = KEYS[10 + tonumber(ARGV[i + 1])], oldb = ARGV[i + 2],
-                oldk = KEYS[10 + tonumber(ARGV[i + 3])], olds = tonumber(ARGV[i + 4]),
-                wat = ARGV[i + 5], lease_rid = ARGV[i + 6], lease_exp = tonumber(ARGV[i + 7]), cands = {}}
-  local n = tonumber(ARGV[i + 8])
-  for j = 1, n do item.cands[j] = ARGV[i + 8 + j] end
-  i = i + 9 + n
-  local old = load_study(K, new.study_id)
+  local item = {raw = raw, new = cjson.decode(raw), oldb = ARGV[i + 1], olds = tonumber(ARGV[i + 2]),
+                wat = ARGV[i + 3], lease_rid = ARGV[i + 4], lease_exp = tonumber(ARGV[i + 5]), cands = {}}
+  local n = tonumber(ARGV[i + 6])
+  for j = 1, n do item.cands[j] = ARGV[i + 6 + j] end
+  i = i + 7 + n
+  local old = load_study(K, item.new.study_id)
   if item.oldb == '' then
     if old then return {'RETRY'} end
   elseif not old or old.b ~= item.oldb or tonumber(old.widening_stage) ~= item.olds then
@@ -72,13 +70,14 @@ local function wait_or_push(item, was_hot)
       return
     end
   end
-  to_bucket(K, item.newk, st)
+  to_bucket(K, st)
 end
 
 for _, item in ipairs(items) do
   local new, old = item.new, item.old
   local sid = new.study_id
-  local state, who, kind = parse_where(redis.call('HGET', K.where, sid))
+  local state, who = parse_where(redis.call('HGET', K.where, sid))
+  if state == 'W' then from_bucket(K, who, old) end
   redis.call('HSET', K.studies, sid, item.raw)
   if old and old.patient_key and old.patient_key ~= new.patient_key then
     redis.call('ZREM', K.patients, old.patient_key .. TAB .. sid)
@@ -86,19 +85,18 @@ for _, item in ipairs(items) do
   if new.patient_key then redis.call('ZADD', K.patients, 0, new.patient_key .. TAB .. sid) end
   if item.wat == '' then redis.call('ZREM', K.widen_at, sid) else redis.call('ZADD', K.widen_at, item.wat, sid) end
   if item.lease_rid ~= '' then
-    if state == 'W' then redis.call('ZREM', item.oldk, old.m) elseif state then out_of_hand(K, old, state, who) end
+    if state == 'L' or state == 'H' then out_of_hand(K, old, state, who) end
     lease_to(K, item.lease_rid, new, item.lease_exp)
   elseif not state then
     wait_or_push(item, false)
   elseif state == 'W' then
-    redis.call('ZREM', item.oldk, old.m)
     wait_or_push(item, old.hot)
   elseif state == 'L' then
     tally(K, who, 0, 0, new.work_units - old.work_units, hot_of(new) - hot_of(old))
   elseif state == 'H' then
     if new.b ~= old.b then
       out_of_hand(K, old, 'H', who)
-      to_bucket(K, item.newk, new)
+      to_bucket(K, new)
     else
       redis.call('ZREM', K.held, who .. TAB .. old.k)
       redis.call('ZADD', K.held, 0, who .. TAB .. new.k)

@@ -3,14 +3,9 @@
 -- KEYS[1] onduty, [2] rgcount, [3] plan:<reporter>
 -- ARGV[1] reporter id, [2] session kind
 -- Returns 1 when the reporter came on duty, 0 when they already were
+local K = {rgcount = KEYS[2]}
 local was = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if was then return 0 end
-local raw = redis.call('GET', KEYS[3])
-if raw then
-  local plan = cjson.decode(raw)
-  if plan.rg then
-    for _, row in ipairs(plan.b) do redis.call('HINCRBY', KEYS[2], row[1], 1) end
-  end
-end
+count_plan(K, KEYS[3], 1)
 return 1

@@ -23,14 +23,14 @@ def test_most_urgent_first_and_reason(alloc: Allocator) -> None:
     alloc.upsert_reporter(radiologist("r", sites=("A", "B")))
     alloc.start_session("r", "core", T0)
     alloc.enqueue(
-        [study("late", due_ms=T0 + 5 * HOUR), study("soon", site="B", due_ms=T0 + HOUR)], T0
+        [study("late", due_ms=T0 + 2 * HOUR), study("soon", site="B", due_ms=T0 + HOUR)], T0
     )
     c = alloc.claim("r", T0, LEASE)
     assert c is not None and c.study_id == "soon" and c.via == "queue"
     assert c.lease_expires_ms == T0 + LEASE
     r = c.reason
     assert r["rule"] == "most-urgent" and r["stage"] == 0 and r["due_at_ms"] == T0 + HOUR
-    assert r["slack_minutes"] == 60 and r["heads_compared"] == 2
+    assert r["slack_minutes"] == 60 and r["heads_compared"] == 2 and r["heads_scanned"] == 2
     assert r["score"] == {
         "due": T0 + HOUR, "subspecialty_bonus": 0, "home_site_bonus": 0,
         "radiographer_deferral": 0, "effective": T0 + HOUR,
