@@ -209,3 +209,57 @@ def test_simulate_feed_over_stow_then_orthanc_feed(
     ).follow_once()
     assert stats.outcome.created == 12
     assert len(site_studies(service, "RXK")) == 12
+
+
+@pytest.mark.orthanc
+def test_simulate_feed_over_cstore_then_qido(
+    service: Any, sink_factory: Any, state_dir: Path, orthanc: Orthanc
+) -> None:
+    from connectors.dicomweb import DicomwebPoller, QidoConfig
+
+    start = (NOW - timedelta(hours=3)).isoformat()
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connectors.cli",
+            "simulate-feed",
+            "--target",
+            "cstore",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(orthanc.dicom_port),
+            "--called-ae",
+            orthanc.aet,
+            "--count",
+            "8",
+            "--rate",
+            "0",
+            "--seed",
+            "4",
+            "--sites",
+            "RL4",
+            "--start",
+            start,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    config = QidoConfig(url=orthanc.dicomweb, site="RL4", lookback_days=2)
+    stats = DicomwebPoller(config, sink_factory("dicomweb"), state_dir).poll_once()
+    assert stats.outcome.created == 8
+    from connectors.simulator import generate_studies
+
+    expected = generate_studies(8, ["RL4"], datetime.fromisoformat(start), seed=4)
+    for sent in expected:
+        got = study(service, sent["study_uid"])
+        assert got is not None
+        assert got["modality"] == sent["modality"]
+        assert got["body_part"] == sent["body_part"]
+        assert got["patient_age"] == sent["patient_age"]
+        assert datetime.fromisoformat(got["acquired_at"]) == datetime.fromisoformat(
+            sent["acquired_at"]
+        ).replace(microsecond=0)
