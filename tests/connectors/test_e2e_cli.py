@@ -123,3 +123,103 @@ def test_connect_hl7_process_acks(service: Any, state_dir: Path, tmp_path: Path)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert '"event":"mllp_listening"' in err.replace(" ", "")
+
+
+@pytest.mark.orthanc
+def test_connect_dicom_scp_flushes_on_sigterm(
+    service: Any, state_dir: Path, tmp_path: Path
+) -> None:
+    from tests.connectors.peers import dcmtk
+
+    storescu, echoscu = dcmtk("storescu"), dcmtk("echoscu")
+    port = free_port()
+    env = {
+        **os.environ,
+        "WORKLIST_API_URL": service.url,
+        "WORKLIST_FEED_TOKEN": service.token("feed"),
+    }
+    proc = subprocess.Popen(
+        _cli(
+            "connect",
+            "dicom-scp",
+            "--port",
+            str(port),
+            "--ae-title",
+            "WLSCP",
+            "--site",
+            "RL4",
+            "--host",
+            "127.0.0.1",
+            "--flush-interval",
+            "60",
+            "--state-dir",
+            str(state_dir),
+        ),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            echo = subprocess.run(
+                [echoscu, "-aec", "WLSCP", "127.0.0.1", str(port)], capture_output=True, timeout=10
+            )
+            if echo.returncode == 0:
+                break
+            time.sleep(0.2)
+        path = tmp_path / "s.dcm"
+        uid = reidentified_copy(
+            "MR_small.dcm", path, accession="SIG1", when=NOW, description="MR Knee"
+        )
+        subprocess.run(
+            [storescu, "-aec", "WLSCP", "127.0.0.1", str(port), str(path)], check=True, timeout=30
+        )
+        assert site_studies(service, "RL4") == []  # the flush interval has not come round
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert [s["study_uid"] for s in site_studies(service, "RL4")] == [uid]
+
+
+@pytest.mark.orthanc
+def test_connect_dicom_find_backfills(
+    service: Any, state_dir: Path, tmp_path: Path, orthanc: Orthanc
+) -> None:
+    for i in range(3):
+        path = tmp_path / f"f{i}.dcm"
+        reidentified_copy(
+            "CT_small.dcm", path, accession=f"BF{i}", when=NOW, description="CT Chest"
+        )
+        orthanc.upload(path)
+    run = subprocess.run(
+        _cli(
+            "connect",
+            "dicom-find",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(orthanc.dicom_port),
+            "--called-ae",
+            orthanc.aet,
+            "--site",
+            "RXK",
+            "--api",
+            service.url,
+            "--token",
+            service.token("feed"),
+            "--state-dir",
+            str(state_dir),
+            "--since",
+            NOW.date().isoformat(),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "found 3, sent 3, created 3" in run.stdout
+    codes = {s["exam_code"] for s in site_studies(service, "RXK")}
+    assert codes == {"CTCHE"}
