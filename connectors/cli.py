@@ -22,6 +22,7 @@ from connectors import jsonlog
 from connectors.delivery import DeliveryError, DeliveryRejected, FeedClient
 from connectors.exam_rules import ConfigError, ExamMapper
 from connectors.sink import Sink
+from connectors.sitemap import load_site_map
 from connectors.state import Quarantine
 
 DEFAULT_STATE_DIR = ".worklist/connectors"
@@ -59,8 +60,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _site_map_arg(text: str | None) -> dict[str, str]:
     if not text:
         return {}
-    from connectors.hl7_map import load_site_map
-
     return load_site_map(Path(text))
 
 

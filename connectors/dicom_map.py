@@ -100,10 +100,9 @@ def attrs_from_dataset(ds: Dataset) -> dict[str, Any]:
     """The wanted attributes of a pydicom Dataset (values as text or lists of text)."""
     out: dict[str, Any] = {}
     for keyword in WANTED:
-        elem = ds.get(keyword)
-        if elem is None:
+        value = ds.get(keyword)  # by keyword, pydicom answers the value itself
+        if value is None:
             continue
-        value = elem.value if hasattr(elem, "value") else elem
         if isinstance(value, MultiValue | list):
             out[keyword] = [str(v) for v in value]
         elif value is not None and value != "":

@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import hl7
-import yaml
 
-from connectors.exam_rules import ConfigError, ExamMapper
+from connectors.exam_rules import ExamMapper
 from connectors.timeparse import TimeFormatError, hl7_datetime
 
 URGENCY_ORDER = ("stroke", "trauma", "urgent", "cancer", "routine")
@@ -103,23 +101,6 @@ class Hl7Rules:
             if name.strip().upper() == key:
                 return code
         return self.default_site or (key or None)
-
-
-def load_site_map(path: Path) -> dict[str, str]:
-    """A YAML/JSON mapping of sending facility -> site code (or ``FAC=SITE,...`` text)."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else str(path)
-    if "=" in text and "\n" not in text.strip() and ":" not in text:
-        pairs = [p.split("=", 1) for p in text.split(",") if "=" in p]
-        return {k.strip(): v.strip() for k, v in pairs}
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
-    if isinstance(doc, dict) and isinstance(doc.get("sites"), dict):
-        doc = doc["sites"]
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping of sending facility to site code")
-    return {str(k): str(v) for k, v in doc.items()}
 
 
 # -- parsing ----------------------------------------------------------------------------------

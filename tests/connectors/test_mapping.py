@@ -181,3 +181,17 @@ def test_times_and_ages() -> None:
     assert age_in_years("006M") == 0
     assert age_in_years("030Y") == 30
     assert age_in_years("garbage") is None
+
+
+def test_site_maps(tmp_path: Path) -> None:
+    from connectors.sitemap import load_site_map
+
+    assert load_site_map(Path("RXKRIS=RXK, RL4RIS=RL4")) == {"RXKRIS": "RXK", "RL4RIS": "RL4"}
+    path = tmp_path / "sites.yaml"
+    path.write_text("sites:\n  RXKRIS: RXK\n")
+    assert load_site_map(path) == {"RXKRIS": "RXK"}
+    with pytest.raises(ConfigError, match="no such file"):
+        load_site_map(tmp_path / "missing.yaml")
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_site_map(path)
