@@ -17,7 +17,7 @@ from typing import Any, cast
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset
 from pydicom.tag import BaseTag
-from pydicom.uid import UID
+from pydicom.uid import UID, AllTransferSyntaxes
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.dimse_primitives import C_STORE
 
@@ -34,6 +34,7 @@ SUCCESS = 0x0000
 CANNOT_UNDERSTAND = 0xC000
 OUT_OF_RESOURCES = 0xA700
 VERIFICATION = "1.2.840.10008.1.1"
+ALL_TRANSFER_SYNTAXES = [str(ts) for ts in AllTransferSyntaxes]
 SENT_RETENTION = timedelta(days=7)
 
 
@@ -166,7 +167,11 @@ class StoreScp:
     # -- lifecycle ----------------------------------------------------------------------------
     def make_ae(self) -> AE:
         ae = AE(ae_title=self.config.ae_title)
-        ae.supported_contexts = AllStoragePresentationContexts
+        # Only the header is read, and it is never compressed: accept every transfer syntax
+        # (JPEG, JPEG-LS, JPEG 2000, RLE, ...) so a modality never has to decompress for us.
+        for context in AllStoragePresentationContexts:
+            if context.abstract_syntax is not None:
+                ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(VERIFICATION)
         ae.maximum_pdu_size = 0
         return ae

@@ -191,15 +191,30 @@ def test_cstore_scp_from_dcmtk_and_pynetdicom(
             check=True,
             timeout=60,
         )
+        # A JPEG-compressed image is accepted as it is: only its header is read.
+        jpeg_uid = reidentified_copy(
+            "CT_small.dcm", folder / "c.dcm", accession="SC2", when=NOW, description="CT Chest"
+        )
+        subprocess.run(
+            [dcmtk("dcmcjpeg"), str(folder / "c.dcm"), str(folder / "c-jpeg.dcm")],
+            check=True,
+            timeout=60,
+        )
+        subprocess.run(
+            [storescu, "-xs", "-aec", "WLSCP", "127.0.0.1", str(port), str(folder / "c-jpeg.dcm")],
+            check=True,
+            timeout=60,
+        )
         sims = generate_studies(3, ["RXK"], NOW - timedelta(hours=2), seed=11)
         assert cstore("127.0.0.1", port, "WLSCP", [dataset_for_study(s) for s in sims]) == [0] * 3
         scp.flush()
     finally:
         scp.stop()
-    assert scp.received == 5
+    assert scp.received == 6
     got = study(service, uid)
     assert got is not None and got["exam_code"] == "CTHEA"
-    assert len(site_studies(service, "RXK")) == 4  # two instances, one study
+    assert study(service, jpeg_uid)["exam_code"] == "CTCHE"  # type: ignore[index]
+    assert len(site_studies(service, "RXK")) == 5  # two instances, one study
     # A restart re-opens the store; the same study arriving again is not resent.
     again = StoreScp(config, sink_factory("dicom-scp"), state_dir)
     again.start()
