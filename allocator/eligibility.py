@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from allocator.types import QueuedStudy, ReporterProfile, ScopeEntry
 
@@ -70,6 +70,24 @@ def entry_allows(entry: ScopeEntry, study: QueuedStudy) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)
+def _matched(
+    entries: tuple[tuple[str, ScopeEntry], ...],
+    modality: str,
+    body_part: str | None,
+    source: str | None,
+    exam_code: str | None,
+    age: int | None,
+) -> frozenset[str]:
+    """Ids of the entries allowing a study with these fields (memoised: few distinct combos)."""
+    probe = QueuedStudy(
+        study_id="", site="", modality=modality, body_part=body_part, exam_code=exam_code,
+        patient_age=age, patient_source=source, urgency="", subspecialty=None,
+        requires_subspecialist=False, work_units=0.0, acquired_ms=0, due_ms=0,
+    )  # fmt: skip
+    return frozenset(eid for eid, e in entries if entry_allows(e, probe))
+
+
 @dataclass(frozen=True)
 class BucketMeta:
     """A bucket signature: studies with equal signatures are eligible for exactly the same
@@ -81,8 +99,9 @@ class BucketMeta:
     hard_required: bool  # requires_subspecialist and still at stage 0
     stage0: bool  # deferral to radiographers only applies at stage 0
 
-    @property
+    @cached_property
     def bucket_id(self) -> str:
+        """Content id: replicas computing the same signature name the same bucket."""
         return hashlib.sha1(self.to_json().encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
@@ -106,7 +125,14 @@ class BucketMeta:
 
 def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]) -> BucketMeta:
     """The bucket a study belongs in at ``stage`` given the network's scope entries."""
-    matched = frozenset(eid for eid, e in entries.items() if entry_allows(e, study))
+    matched = _matched(
+        tuple(entries.items()),
+        study.modality,
+        study.body_part,
+        study.patient_source,
+        study.exam_code,
+        study.patient_age,
+    )
     return BucketMeta(
         site=study.site,
         entries=matched,

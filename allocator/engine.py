@@ -93,8 +93,7 @@ class Allocator:
         """Register new buckets and add them to the plans of everyone who may take them."""
         missing = {b: m for b, m in metas.items() if b not in snap.buckets}
         if missing:
-            affected = {rid for m in missing.values() for rid in snap.eligible_reporters(m)}
-            snap.commit(self._s, self._k, buckets=missing, replan=affected)
+            snap.commit(self._s, self._k, buckets=missing)
 
     def _commit_profile(self, reporter_id: str, profile: ReporterProfile | None) -> bool:
         """Store (or delete) a profile and its plan; True if it brought new scope entries."""

@@ -69,7 +69,8 @@ class Structure:
     ) -> None:
         """Apply the change atomically if the epoch is unchanged, then update this snapshot.
 
-        ``replan`` names reporters whose plan to rewrite from the resulting structure.
+        ``replan`` names reporters whose plan to rewrite from the resulting structure; every
+        other reporter's plan gains the new buckets they may report.
         Raises StaleEpoch when someone else changed the structure first.
         """
         profiles = dict(profiles or {})
@@ -87,6 +88,14 @@ class Structure:
             else:
                 nxt.profiles[rid] = prof
         rids = sorted(set(replan) | set(profiles))
+        # reporters whose plan only gains the new buckets get just those rows
+        extend: list[list[object]] = []
+        if buckets:
+            for rid, prof in sorted(nxt.profiles.items()):
+                if rid not in rids:
+                    rows = plan_rows(prof, buckets.items())
+                    if rows:
+                        extend.append([rid, rows])
         plans: list[list[object]] = []
         for rid in rids:
             prof = nxt.profiles.get(rid)
@@ -96,6 +105,7 @@ class Structure:
             "entries": {i: entry_to_json(e) for i, e in entries.items()},
             "buckets": {b: m.to_json() for b, m in buckets.items()},
             "plans": plans,
+            "extend": extend,
         }
         # cjson decodes {} as an empty table either way; keep empty objects explicit
         res = scripts.run(
@@ -108,6 +118,7 @@ class Structure:
                 keys.onduty,
                 keys.rgcount,
                 *(keys.plan(r) for r in rids),
+                *(keys.plan(str(e[0])) for e in extend),
             ],
             [self.epoch, json.dumps(payload, separators=(",", ":"))],
         )

@@ -6,7 +6,10 @@
 -- ARGV[1] expected epoch ('' when the network has none yet)
 --      [2] payload JSON {"profiles": {rid: json|false}, "entries": {id: json},
 --          "buckets": {bid: json}, "plans": [[rid, {"rg": bool, "b": [[bid, flags], ...]}
---          | false], ...]} where flags is '<sub match><home><deferrable>' as 0/1 digits
+--          | false], ...], "extend": [[rid, [[bid, flags], ...]], ...]} where flags is
+--          '<sub match><home><deferrable>' as 0/1 digits; "plans" replace a reporter's plan,
+--          "extend" adds new buckets to it (KEYS[7..] list the "plans" reporters, then the
+--          "extend" ones)
 -- Returns {'OK', new epoch} or {'STALE', current epoch}
 local K = {epoch = KEYS[1], profiles = KEYS[2], entries = KEYS[3], buckets = KEYS[4],
            onduty = KEYS[5], rgcount = KEYS[6]}
@@ -32,6 +35,16 @@ for i, item in ipairs(p.plans) do
     end
     if #args > 0 then redis.call('HSET', key, unpack(args)) end
     if on then count_plan(K, key, 1) end
+  end
+end
+for i, item in ipairs(p.extend or {}) do
+  local rid, rows = item[1], item[2]
+  local key = KEYS[6 + #p.plans + i]
+  local count = redis.call('HEXISTS', K.onduty, rid) == 1 and redis.call('HGET', key, '\trg') == '1'
+  for _, row in ipairs(rows) do
+    if redis.call('HSET', key, row[1], row[2]) == 1 and count then
+      redis.call('HINCRBY', K.rgcount, row[1], 1)
+    end
   end
 end
 for rid, json in pairs(p.profiles) do
