@@ -89,11 +89,15 @@ class Allocator:
             self._snap = Structure.load(self._s, self._k)
         return self._snap
 
-    def _ensure_buckets(self, snap: Structure, metas: Mapping[str, BucketMeta]) -> None:
-        """Register new buckets and add them to the plans of everyone who may take them."""
+    def _ensure_buckets(self, snap: Structure, metas: Mapping[str, BucketMeta]) -> Structure:
+        """Register new buckets and add them to the plans of everyone who may take them;
+        returns the snapshot to use from here on. Raises StaleEpoch."""
         missing = {b: m for b, m in metas.items() if b not in snap.buckets}
-        if missing:
-            snap.commit(self._s, self._k, buckets=missing)
+        if not missing:
+            return snap
+        snap = snap.commit(self._s, self._k, buckets=missing)
+        self._snap = snap
+        return snap
 
     def _commit_profile(self, reporter_id: str, profile: ReporterProfile | None) -> bool:
         """Store (or delete) a profile and its plan; True if it brought new scope entries."""
@@ -102,7 +106,9 @@ class Allocator:
             new = {} if profile is None else {entry_id(e): e for e in profile.scope}
             new = {i: e for i, e in new.items() if i not in snap.entries}
             try:
-                snap.commit(self._s, self._k, profiles={reporter_id: profile}, entries=new)
+                self._snap = snap.commit(
+                    self._s, self._k, profiles={reporter_id: profile}, entries=new
+                )
                 return bool(new)
             except StaleEpoch:
                 continue
@@ -192,7 +198,7 @@ class Allocator:
                 stage = max(s.widening_stage, old[1] if old else 0)
                 placed.append((s, stage, bucket_for(s, stage, snap.entries), old))
             try:
-                self._ensure_buckets(snap, {m.bucket_id: m for _, _, m, _ in placed})
+                snap = self._ensure_buckets(snap, {m.bucket_id: m for _, _, m, _ in placed})
             except StaleEpoch:
                 refresh = True
                 continue
@@ -327,7 +333,7 @@ class Allocator:
                     stage = stage_at(s.acquired_ms, s.due_ms, stage, now_ms, self._w)
                 rows.append((s, stage, bucket_for(s, stage, snap.entries)))
             try:
-                self._ensure_buckets(snap, {m.bucket_id: m for _, _, m in rows})
+                snap = self._ensure_buckets(snap, {m.bucket_id: m for _, _, m in rows})
             except StaleEpoch:
                 refresh = True
                 continue
@@ -381,8 +387,7 @@ class Allocator:
     ) -> None:
         """Reset, then restore from the SQL system of record (no pushes are replayed)."""
         self.reset()
-        snap = self._structure(refresh=True)
-        snap.commit(
+        snap = self._structure(refresh=True).commit(
             self._s,
             self._k,
             profiles={p.reporter_id: p for p in profiles},
@@ -390,6 +395,7 @@ class Allocator:
         )
         every = [*waiting, *(s for s, _, _ in leases)]
         metas = (bucket_for(s, s.widening_stage, snap.entries) for s in every)
+        self._snap = snap
         self._ensure_buckets(snap, {m.bucket_id: m for m in metas})
         for rid, kind in sessions.items():
             self.start_session(rid, kind, now_ms)

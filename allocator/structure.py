@@ -66,8 +66,9 @@ class Structure:
         entries: Mapping[str, ScopeEntry] | None = None,
         buckets: Mapping[str, BucketMeta] | None = None,
         replan: Iterable[str] = (),
-    ) -> None:
-        """Apply the change atomically if the epoch is unchanged, then update this snapshot.
+    ) -> Structure:
+        """Apply the change atomically if the epoch is unchanged; returns the new snapshot
+        (this one is never mutated, so other threads may keep reading it).
 
         ``replan`` names reporters whose plan to rewrite from the resulting structure; every
         other reporter's plan gains the new buckets they may report.
@@ -107,7 +108,6 @@ class Structure:
             "plans": plans,
             "extend": extend,
         }
-        # cjson decodes {} as an empty table either way; keep empty objects explicit
         res = scripts.run(
             "commit",
             [
@@ -124,5 +124,5 @@ class Structure:
         )
         if res[0] != "OK":
             raise StaleEpoch(str(res[1]))
-        self.epoch = str(res[1])
-        self.profiles, self.entries, self.buckets = nxt.profiles, nxt.entries, nxt.buckets
+        nxt.epoch = str(res[1])
+        return nxt
