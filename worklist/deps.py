@@ -1,19 +1,23 @@
-"""FastAPI dependencies: services, a database session, the calling principal, role checks."""
+"""FastAPI dependencies: services, a database session, the calling principal, role checks.
+
+The cheap ones are ``async`` so they run on the event loop instead of costing a threadpool hop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from worklist.auth.tokens import Principal, authenticate
 from dashboards.metrics import Metrics
+from worklist.auth.tokens import Principal, is_admin_token, lookup
 from worklist.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -21,7 +25,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -29,41 +33,57 @@ def get_metrics(request: Request) -> Metrics:
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def get_db(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine, expire_on_commit=False) as db:
+async def get_db(services: ServicesDep) -> AsyncIterator[Session]:
+    """A session per request; it connects lazily, on first use in the endpoint's thread."""
+    db = Session(services.engine, expire_on_commit=False)
+    try:
         yield db
+    finally:
+        await run_in_threadpool(db.close)
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def get_principal(request: Request, db: SessionDep, services: ServicesDep) -> Principal:
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _lookup_fresh(services: Services, token: str) -> Principal | None:
+    with Session(services.engine) as db:
+        found = lookup(db, token)
+    if found is None:
+        return None
+    services.tokens.put(token, *found)
+    return found[0]
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required")
     admin = services.settings.admin_token
-    principal = authenticate(db, token.strip(), admin.get_secret_value() if admin else None)
+    if admin is not None and is_admin_token(token, admin.get_secret_value()):
+        return Principal(role="admin")
+    principal = services.tokens.get(token)
     if principal is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown, expired or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        principal = await run_in_threadpool(_lookup_fresh, services, token)
+    if principal is None:
+        raise _unauthorized("unknown, expired or revoked token")
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency allowing the given roles; admin may do whatever feed, ops and lead may."""
     allowed = set(roles)
     if allowed & {"feed", "ops", "lead"}:
         allowed.add("admin")
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

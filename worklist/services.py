@@ -14,6 +14,7 @@ from allocator.connection import EmbeddedRedis, connect
 from allocator.engine import Allocator
 from allocator.ranking import RankingWeights
 from worklist import db as database
+from worklist.auth.cache import TokenCache
 from worklist.catalogue import Catalogue, ExamEntry, default_catalogue
 from worklist.models import ExamType, Network, TatTarget
 from worklist.policy import DEFAULT_TAT_MINUTES, TatPolicy
@@ -47,6 +48,7 @@ class Services:
     catalogue: Catalogue = field(default_factory=lambda: Catalogue([]))
     policy: TatPolicy = field(default_factory=lambda: TatPolicy(DEFAULT_TAT_MINUTES))
     embedded_redis: EmbeddedRedis | None = None
+    tokens: TokenCache = field(default_factory=TokenCache)
     _allocators: dict[str, Allocator] = field(default_factory=dict)
 
     def allocator(self, network: str) -> Allocator:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
 from worklist.auth.tokens import mint_token, revoke_token
-from worklist.deps import AdminDep, SessionDep
+from worklist.deps import AdminDep, ServicesDep, SessionDep
 from worklist.models import Reporter
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["auth"])
@@ -55,8 +55,11 @@ def create_token(body: TokenCreate, db: SessionDep, _: AdminDep) -> TokenCreated
 
 
 @router.delete("/{token_id}")
-def delete_token(token_id: int, db: SessionDep, _: AdminDep) -> dict[str, bool]:
-    """Revoke a token at once."""
+def delete_token(
+    token_id: int, db: SessionDep, services: ServicesDep, _: AdminDep
+) -> dict[str, bool]:
+    """Revoke a token (at once here; within seconds on other replicas)."""
     if not revoke_token(db, token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such token")
+    services.tokens.forget_token_id(token_id)
     return {"revoked": True}

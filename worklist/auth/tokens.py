@@ -56,16 +56,26 @@ def mint_token(
     return plain, row
 
 
-def authenticate(db: Session, token: str, admin_token: str | None) -> Principal | None:
-    """The principal for a token, or None when unknown, expired or revoked."""
-    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal(role="admin")
+def is_admin_token(token: str, admin_token: str | None) -> bool:
+    return bool(admin_token) and hmac.compare_digest(token.encode(), str(admin_token).encode())
+
+
+def lookup(db: Session, token: str) -> tuple[Principal, datetime | None] | None:
+    """The principal for a stored token and its expiry, or None when unknown/expired/revoked."""
     row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
-    return Principal(role=row.role, reporter_id=row.reporter_id, token_id=row.id)
+    return Principal(role=row.role, reporter_id=row.reporter_id, token_id=row.id), row.expires_at
+
+
+def authenticate(db: Session, token: str, admin_token: str | None) -> Principal | None:
+    """The principal for a token, or None when unknown, expired or revoked."""
+    if is_admin_token(token, admin_token):
+        return Principal(role="admin")
+    found = lookup(db, token)
+    return found[0] if found else None
 
 
 def revoke_token(db: Session, token_id: int) -> bool:

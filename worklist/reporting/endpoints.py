@@ -106,7 +106,7 @@ def post_next(
     metrics.claims.labels(via=claimed["via"]).inc()
     return NextCase(
         assignment_id=claimed["assignment_id"],
-        study=public(claimed["study"]),
+        study=StudyPublic.model_validate(claimed["study"]),
         due_at=claimed["due_at"],
         lease_expires_at=claimed["lease_expires_at"],
         reason=claimed["reason"],

@@ -10,11 +10,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from allocator.engine import NotOnDuty
 from allocator.types import SessionKind
-from worklist.models import Assignment, Reporter, ReporterSession, Study
+from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
 from worklist.services import Services, utcnow
 from worklist.studies.transitions import add_event
 
@@ -78,10 +79,27 @@ def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
+_study = Study.__table__  # type: ignore[attr-defined]
+_assignment = Assignment.__table__  # type: ignore[attr-defined]
+_event = StudyEvent.__table__  # type: ignore[attr-defined]
+_session = ReporterSession.__table__  # type: ignore[attr-defined]
+_reporter_t = Reporter.__table__  # type: ignore[attr-defined]
+
+
 def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, Any] | None:
-    """Pull the best eligible study for this reporter; None when nothing is waiting."""
-    reporter = _reporter(db, reporter_id)
-    allocator = services.allocator(reporter.network)
+    """Pull the best eligible study for this reporter; None when nothing is waiting.
+
+    The hot path of the product: plain Core statements, one transaction, no ORM loading.
+    """
+    conn = db.connection()
+    who = conn.execute(
+        core_select(_reporter_t.c.network, _reporter_t.c.active).where(
+            _reporter_t.c.id == reporter_id
+        )
+    ).first()
+    if who is None or not who.active:
+        raise FlowError(403, "this reporter is unknown or inactive")
+    allocator = services.allocator(who.network)
     lease_ms = services.settings.lease_seconds * 1000
     for _ in range(3):
         now = utcnow()
@@ -91,49 +109,72 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
             raise FlowError(409, "start a session before pulling cases") from e
         if claim is None:
             return None
-        study = db.exec(select(Study).where(Study.study_uid == claim.study_id)).first()
-        if study is None or study.status in ("reported", "outsourced", "cancelled"):
+        row = conn.execute(core_select(_study).where(_study.c.study_uid == claim.study_id)).first()
+        if row is None or row.status in ("reported", "outsourced", "cancelled"):
             # Redis held something SQL says is finished: drop it and pull again.
             allocator.remove([claim.study_id])
             continue
-        if study.status != "unreported":
+        if row.status != "unreported":
             # A release is being committed right now: give it back and pull again.
             allocator.release(reporter_id, claim.study_id, _ms(now))
             continue
-        session = open_session(db, reporter_id)
+        session = conn.execute(
+            core_select(_session.c.id, _session.c.kind).where(
+                _session.c.reporter_id == reporter_id, _session.c.ended_at.is_(None)
+            )
+        ).first()
         if session is None:
             allocator.release(reporter_id, claim.study_id, _ms(now))
             raise FlowError(409, "start a session before pulling cases")
-        assignment = Assignment(
-            id=uuid.uuid4().hex,
-            study_id=study.id,  # type: ignore[arg-type]
-            reporter_id=reporter_id,
-            session_id=session.id,
-            sourcing=session.kind,
-            work_units=study.work_units,
-            via=claim.via,
-            claimed_at=now,
-            lease_expires_at=_from_ms(claim.lease_expires_ms),
-            reason=claim.reason,
-        )
-        study.status = "claimed"
-        study.assignee = reporter_id
-        study.sourcing = session.kind
-        study.updated_at = now
-        db.add(assignment)
-        db.add(study)
-        add_event(db, study, "claimed", reporter_id, {"assignment": assignment.id, **claim.reason})
+        assignment_id = uuid.uuid4().hex
+        lease_expires_at = _from_ms(claim.lease_expires_ms)
         try:
+            conn.execute(
+                _assignment.insert().values(
+                    id=assignment_id,
+                    study_id=row.id,
+                    reporter_id=reporter_id,
+                    session_id=session.id,
+                    sourcing=session.kind,
+                    work_units=row.work_units,
+                    via=claim.via,
+                    claimed_at=now,
+                    lease_expires_at=lease_expires_at,
+                    reason=claim.reason,
+                )
+            )
+            conn.execute(
+                _study.update()
+                .where(_study.c.id == row.id)
+                .values(
+                    status="claimed", assignee=reporter_id, sourcing=session.kind, updated_at=now
+                )
+            )
+            conn.execute(
+                _event.insert().values(
+                    study_id=row.id,
+                    at=now,
+                    kind="claimed",
+                    actor=reporter_id,
+                    detail={"assignment": assignment_id, "via": claim.via, **claim.reason},
+                )
+            )
             db.commit()
         except Exception:
             db.rollback()
             allocator.release(reporter_id, claim.study_id, _ms(now))
             raise
+        study = {
+            **row._mapping,
+            "status": "claimed",
+            "assignee": reporter_id,
+            "sourcing": session.kind,
+        }
         return {
-            "assignment_id": assignment.id,
+            "assignment_id": assignment_id,
             "study": study,
-            "due_at": study.due_at,
-            "lease_expires_at": assignment.lease_expires_at,
+            "due_at": row.due_at,
+            "lease_expires_at": lease_expires_at,
             "reason": claim.reason,
             "via": claim.via,
         }

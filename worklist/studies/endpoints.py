@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, field_validator
 from sqlmodel import select
 
-from worklist.auth.tokens import Principal
 from dashboards.metrics import Metrics
+from worklist.auth.tokens import Principal
 from worklist.deps import FeedDep, MetricsDep, ServicesDep, SessionDep, require
 from worklist.models import Study
 from worklist.studies.ingest import ingest_studies
