@@ -32,7 +32,15 @@ def make_engine(url: str) -> Engine:
     """An engine tuned for the dialect; SQLite files get their directory created."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        # One connection per process: SQLite allows one writer at a time, and threads queueing
+        # on our pool are far cheaper than threads sleeping in SQLite's busy handler.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
