@@ -4,6 +4,7 @@ Lua side never meets ``cjson.null``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from allocator.eligibility import entry_from_json, entry_to_json
@@ -39,8 +40,9 @@ def profile_from_json(text: str) -> ReporterProfile:
     )
 
 
-def study_to_json(s: QueuedStudy, bucket_id: str, stage: int) -> str:
-    """The stored study: its fields plus bucket id ``b``, bucket member ``m``, held suffix ``k``."""
+def study_to_json(s: QueuedStudy, bucket_id: str, stage: int, entries: Iterable[str]) -> str:
+    """The stored study: its fields plus bucket id ``b``, the bucket's scope entry ids ``be``
+    (its heads lists), queue member tail ``m`` and held member tail ``k``."""
     d: dict[str, Any] = {
         "study_id": s.study_id,
         "site": s.site,
@@ -59,6 +61,7 @@ def study_to_json(s: QueuedStudy, bucket_id: str, stage: int) -> str:
         "widening_stage": stage,
         "hot": s.urgency in HOT_URGENCIES,
         "b": bucket_id,
+        "be": sorted(entries),
         "m": queue_suffix(s.due_ms, s.acquired_ms, s.study_id),
         "k": held_suffix(s.due_ms, s.study_id),
     }

@@ -72,22 +72,40 @@ class Allocator:
         k = self._k
         self._claim_keys = [
             k.onduty, k.studies, k.where, k.leases, k.held, k.hold_exp, k.inhand,
-            k.rgcount, k.patients, k.queue, k.heads,
+            k.rgcount, k.patients, k.queue,
         ]  # fmt: skip
         self._claim_args = [
             weights.subspecialty_bonus_ms, weights.home_site_bonus_ms,
             weights.radiographer_deferral_ms, weights.deferral_min_slack_ms,
             weights.patient_hold_ms,
         ]  # fmt: skip
-        self._hand_keys = [
-            k.studies, k.where, k.leases, k.held, k.hold_exp, k.inhand, k.queue, k.heads,
-        ]  # fmt: skip
+        self._hand_keys = [k.studies, k.where, k.leases, k.held, k.hold_exp, k.inhand, k.queue]
+        self._lists_cache: tuple[Structure, list[str], str] | None = None
 
     # -- structure ----------------------------------------------------------------------
     def _structure(self, refresh: bool = False) -> Structure:
         if refresh or self._snap is None:
             self._snap = Structure.load(self._s, self._k)
         return self._snap
+
+    def _head_lists(self, refresh: bool = False) -> tuple[list[str], str]:
+        """Every heads list's key and the tab-joined list ids (ARGV[1] of queue scripts)."""
+        snap = self._structure(refresh)
+        cached = self._lists_cache
+        if cached is None or cached[0] is not snap:
+            lists = snap.head_lists
+            cached = (snap, [self._k.heads(h) for h in lists], "\t".join(lists))
+            self._lists_cache = cached
+        return cached[1], cached[2]
+
+    def _run_sited(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a queue script with the heads keys; refresh the list of lists if stale."""
+        for attempt in range(_RETRIES):
+            heads, lists = self._head_lists(refresh=attempt > 0)
+            res = self._s.run(name, [*keys, *heads], [lists, *args])
+            if not (res and res[0] in ("SITES", "STALE")):
+                return res
+        raise ContentionError(name)
 
     def _ensure_buckets(self, snap: Structure, metas: Mapping[str, BucketMeta]) -> Structure:
         """Register new buckets and add them to the plans of everyone who may take them;
@@ -159,8 +177,8 @@ class Allocator:
         """Take a reporter off duty; returns the held studies that went back to the queue."""
         k = self._k
         keys = [k.onduty, k.rgcount, k.plan(reporter_id), k.studies, k.where, k.leases,
-                k.held, k.hold_exp, k.inhand, k.queue, k.heads]  # fmt: skip
-        return [str(x) for x in self._s.run("end_session", keys, [reporter_id])]
+                k.held, k.hold_exp, k.inhand, k.queue]  # fmt: skip
+        return [str(x) for x in self._run_sited("end_session", keys, [reporter_id])[1:]]
 
     def on_duty(self) -> dict[str, SessionKind]:
         """Reporter id -> session kind of everyone on duty."""
@@ -187,7 +205,7 @@ class Allocator:
     ) -> list[Push]:
         k = self._k
         keys = [k.epoch, k.studies, k.where, k.patients, k.held, k.hold_exp, k.inhand,
-                k.onduty, k.widen_at, k.leases, k.queue, k.heads]  # fmt: skip
+                k.onduty, k.widen_at, k.leases, k.queue]  # fmt: skip
         refresh = False
         for _ in range(_RETRIES):
             olds = self._stored(studies)
@@ -208,7 +226,7 @@ class Allocator:
                 bid = meta.bucket_id
                 wat = widen_time(s.acquired_ms, s.due_ms, stage, self._w)
                 lease_rid, lease_exp = leases.get(s.study_id, ("", 0))
-                args += [study_to_json(s, bid, stage), *(old or ("", 0))]
+                args += [study_to_json(s, bid, stage, meta.entries), *(old or ("", 0))]
                 args += ["" if wat is None else wat, lease_rid, lease_exp]
                 if push and s.urgency in HOT_URGENCIES and not lease_rid:
                     if bid not in cands:
@@ -216,7 +234,8 @@ class Allocator:
                     args += [len(cands[bid]), *cands[bid]]
                 else:
                     args.append(0)
-            res = self._s.run("enqueue", keys, args)
+            heads, lists = self._head_lists()
+            res = self._s.run("enqueue", [*keys, *heads], [lists, *args])
             if res[0] == "OK":
                 flat = res[1:]
                 return [
@@ -230,7 +249,7 @@ class Allocator:
         """Studies reported outside, outsourced or cancelled leave every structure."""
         keys = [*self._hand_keys, self._k.patients, self._k.widen_at]
         for chunk in _chunks(list(dict.fromkeys(study_ids))):
-            self._s.run("remove", keys, list(chunk))
+            self._run_sited("remove", keys, list(chunk))
 
     # -- the claim ----------------------------------------------------------------------
     def claim(self, reporter_id: str, now_ms: int, lease_ms: int) -> Claim | None:
@@ -238,7 +257,7 @@ class Allocator:
 
         One EVALSHA whatever the queue length; raises NotOnDuty without a session.
         """
-        res = self._s.run(
+        res = self._run_sited(
             "claim",
             [*self._claim_keys, self._k.plan(reporter_id)],
             [reporter_id, now_ms, lease_ms, *self._claim_args],
@@ -289,8 +308,8 @@ class Allocator:
         self, mode: str, reporter_id: str, study_ids: Sequence[str], now_ms: int
     ) -> list[tuple[str, str, str]]:
         """Run requeue.lua; returns (study id, reporter, state 'L'|'H') for each one moved."""
-        res = self._s.run("requeue", self._hand_keys, [mode, reporter_id, now_ms, *study_ids])
-        return [(res[i], res[i + 1], res[i + 2]) for i in range(0, len(res), 3)]
+        res = self._run_sited("requeue", self._hand_keys, [mode, reporter_id, now_ms, *study_ids])
+        return [(res[i], res[i + 1], res[i + 2]) for i in range(1, len(res), 3)]
 
     # -- widening -----------------------------------------------------------------------
     def widen(self, now_ms: int) -> list[WidenEvent]:
@@ -320,7 +339,7 @@ class Allocator:
         Returns (study as it was, new stage) for each study changed.
         """
         k = self._k
-        keys = [k.epoch, k.studies, k.where, k.widen_at, k.queue, k.heads]
+        keys = [k.epoch, k.studies, k.where, k.widen_at, k.queue]
         refresh = False
         for _ in range(_RETRIES):
             raws = self._r.hmget(k.studies, list(study_ids)) if study_ids else []
@@ -347,9 +366,11 @@ class Allocator:
                 wat = widen_time(s.acquired_ms, s.due_ms, stage, self._w)
                 by_id[s.study_id] = (s, stage)
                 args += [s.study_id, *old, meta.bucket_id, stage, "" if wat is None else wat]
+                args.append("\t".join(sorted(meta.entries)))
             if not by_id:
                 return []
-            res = self._s.run("restage", keys, args)
+            heads, lists = self._head_lists()
+            res = self._s.run("restage", [*keys, *heads], [lists, *args])
             if res[0] == "OK":
                 return [by_id[sid] for sid in res[1:]]
             refresh = True
@@ -374,7 +395,7 @@ class Allocator:
     # -- recovery -----------------------------------------------------------------------
     def reset(self) -> None:
         """Delete every key of this network."""
-        delete_network(self._r, self._k)
+        delete_network(self._r, self._k, self._structure(refresh=True).head_lists)
         self._snap = None
 
     def rebuild(

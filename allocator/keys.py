@@ -61,10 +61,12 @@ class NetworkKeys:
         ``bucket<tab>due13<tab>acquired13<tab>study_id``: each bucket is a contiguous range."""
         return self.base + "queue"
 
-    @property
-    def heads(self) -> str:
-        """Sorted set bucket_id -> due_ms of the bucket's head, for each non-empty bucket."""
-        return self.base + "heads"
+    def heads(self, head_list: str) -> str:
+        """Sorted set bucket_id -> due_ms of the bucket's head, for non-empty buckets: list
+        ``*`` holds every bucket (walked by reporters without scope entries); list
+        ``<entry_id>`` the buckets that scope entry allows (walked by reporters with it), so a
+        narrow scope never wades through heads it may not take."""
+        return self.base + "heads:" + head_list
 
     # -- sessions ------------------------------------------------------------------------------
     @property
@@ -129,7 +131,6 @@ class NetworkKeys:
             self.onduty,
             self.rgcount,
             self.queue,
-            self.heads,
             self.studies,
             self.where,
             self.patients,

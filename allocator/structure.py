@@ -13,10 +13,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from allocator.codec import profile_from_json, profile_to_json
-from allocator.eligibility import BucketMeta, entry_from_json, entry_to_json, plan_rows
+from allocator.eligibility import (
+    BucketMeta,
+    entry_from_json,
+    entry_to_json,
+    plan_rows,
+    profile_entry_ids,
+)
 from allocator.keys import NetworkKeys
 from allocator.scripts import Scripts
 from allocator.types import ReporterProfile, ScopeEntry
+
+
+def walk_lists(profile: ReporterProfile) -> str:
+    """The heads lists a reporter's claim walks (tab-joined): their scope entries' lists, or
+    every bucket (``*``) when they have no entries -- unless a radiographer, who then has none.
+    """
+    if profile.scope:
+        return "\t".join(sorted(profile_entry_ids(profile)))
+    return "" if profile.group == "radiographer" else "*"
 
 
 class StaleEpoch(Exception):
@@ -51,7 +66,12 @@ class Structure:
     def plan_json(self, profile: ReporterProfile) -> dict[str, object]:
         """A reporter's plan: radiographer flag and eligible bucket rows."""
         rows = plan_rows(profile, self.buckets.items())
-        return {"rg": profile.group == "radiographer", "b": rows}
+        return {"rg": profile.group == "radiographer", "lists": walk_lists(profile), "b": rows}
+
+    @property
+    def head_lists(self) -> list[str]:
+        """Every heads list: ``*`` and one per scope entry."""
+        return ["*", *sorted(self.entries)]
 
     def eligible_reporters(self, meta: BucketMeta) -> list[str]:
         """Everyone (on duty or not) who may report a bucket's studies -- push candidates."""

@@ -4,8 +4,37 @@
 -- Study states live in the "where" hash: 'W\t<bucket>' | 'L\t<reporter>' | 'H\t<reporter>\t<kind>'.
 -- All buckets share one lex-ordered sorted set K.queue, members
 -- '<bucket>\t<due13>\t<acquired13>\t<study>' (so a bucket's head is a ZRANGEBYLEX away);
--- K.heads scores each non-empty bucket by its head's due time.
+-- heads lists score non-empty buckets by their head's due time: list '*' has every bucket,
+-- list '<entry id>' the buckets that scope entry allows (a study's JSON carries its bucket's
+-- entry ids as 'be'). Scripts that touch the queue get every list's key at the end of KEYS
+-- and the list ids, tab-joined in the same order, as ARGV[1]; K.lists maps id -> key.
 local TAB = '\t'
+
+local function map_lists(K, first_key, ids)
+  K.lists = {}
+  local i = first_key
+  for id in string.gmatch(ids, '[^\t]+') do
+    K.lists[id] = KEYS[i]
+    i = i + 1
+  end
+end
+
+local function lists_of(st)
+  local out = {'*'}
+  for _, e in ipairs(st.be or {}) do out[#out + 1] = e end
+  return out
+end
+
+-- True when every heads list the studies touch has its key among KEYS (else Python's view
+-- of the scope entries is stale and nothing may be written).
+local function lists_known(K, studies)
+  for _, st in ipairs(studies) do
+    for _, id in ipairs(lists_of(st)) do
+      if not K.lists[id] then return false end
+    end
+  end
+  return true
+end
 
 local function parse_where(w)
   if not w then return nil, nil, nil end
@@ -35,28 +64,33 @@ local function bucket_head(K, b)
   return redis.call('ZRANGEBYLEX', K.queue, '[' .. b .. TAB, '(' .. b .. TAB .. '\255', 'LIMIT', 0, 1)[1]
 end
 
-local function refresh_head(K, b)
-  local h = bucket_head(K, b)
-  if h then
-    redis.call('ZADD', K.heads, tonumber(string.sub(h, #b + 2, #b + 14)), b)
-  else
-    redis.call('ZREM', K.heads, b)
-  end
-end
-
 -- Put a study in the queue (its bucket st.b) as waiting.
 local function to_bucket(K, st)
   redis.call('ZADD', K.queue, 0, st.b .. TAB .. st.m)
   redis.call('HSET', K.where, st.study_id, 'W' .. TAB .. st.b)
-  local cur = redis.call('ZSCORE', K.heads, st.b)
-  if not cur or st.due_ms < tonumber(cur) then redis.call('ZADD', K.heads, st.due_ms, st.b) end
+  for _, id in ipairs(lists_of(st)) do
+    local heads = K.lists[id]
+    local cur = redis.call('ZSCORE', heads, st.b)
+    if not cur or st.due_ms < tonumber(cur) then redis.call('ZADD', heads, st.due_ms, st.b) end
+  end
 end
 
--- Take a waiting study out of the queue (bucket b, as it was queued).
-local function from_bucket(K, b, st)
-  redis.call('ZREM', K.queue, b .. TAB .. st.m)
-  local cur = redis.call('ZSCORE', K.heads, b)
-  if not cur or tonumber(cur) >= st.due_ms then refresh_head(K, b) end
+-- Take a waiting study out of the queue (bucket st.b, as it was queued).
+local function from_bucket(K, st)
+  redis.call('ZREM', K.queue, st.b .. TAB .. st.m)
+  local h = nil
+  for _, id in ipairs(lists_of(st)) do
+    local heads = K.lists[id]
+    local cur = redis.call('ZSCORE', heads, st.b)
+    if not cur or tonumber(cur) >= st.due_ms then
+      if h == nil then h = bucket_head(K, st.b) or false end
+      if h then
+        redis.call('ZADD', heads, tonumber(string.sub(h, #st.b + 2, #st.b + 14)), st.b)
+      else
+        redis.call('ZREM', heads, st.b)
+      end
+    end
+  end
 end
 
 -- Take a leased or held study out of its reporter's hand and un-tally it.
@@ -94,7 +128,7 @@ end
 local function count_plan(K, plan_key, delta)
   if redis.call('HGET', plan_key, '\trg') ~= '1' then return end
   for _, b in ipairs(redis.call('HKEYS', plan_key)) do
-    if b ~= '\trg' then redis.call('HINCRBY', K.rgcount, b, delta) end
+    if string.sub(b, 1, 1) ~= TAB then redis.call('HINCRBY', K.rgcount, b, delta) end
   end
 end
 

@@ -3,24 +3,32 @@
 -- that are still in their plan; else the best bucket head among their plan's buckets:
 -- lowest due - subspecialty bonus - home bonus + radiographer deferral (deferral only for
 -- deferrable buckets with an on-duty eligible radiographer and slack >= the minimum), ties
--- oldest acquired then study id. Bucket heads are walked in due order from K.heads and the
--- walk stops once no later head can win (its due minus the largest bonus is worse than the
--- best so far). Writes the lease and tallies, then holds the patient's other waiting studies
--- that are in this reporter's plan.
+-- oldest acquired then study id. Each heads list of the reporter's plan (one per scope entry
+-- they hold, or the list of every bucket if they have no entries) is walked in due order,
+-- skipping buckets not in their plan (other sites, required subspecialty) and stopping once
+-- no later head can win (its due minus the largest bonus is worse than the best so far). Writes the lease and tallies, then
+-- holds the patient's other waiting studies that are in this reporter's plan.
 -- KEYS[1] onduty, [2] studies, [3] where, [4] leases, [5] held, [6] hold_exp, [7] inhand,
---      [8] rgcount, [9] patients, [10] queue, [11] heads, [12] plan:<reporter>
--- ARGV[1] reporter id, [2] now ms, [3] lease ms, [4] subspecialty bonus ms, [5] home site
---      bonus ms, [6] radiographer deferral ms, [7] deferral min slack ms, [8] patient hold ms
--- Returns {'OFFDUTY'} | {} when nothing is eligible |
---      {study id, via 'push'|'patient'|'queue', lease expiry ms, reason JSON}
+--      [8] rgcount, [9] patients, [10] queue, [11] plan:<reporter>, [12..] every heads list
+-- ARGV[1] ids of the heads lists in KEYS[12..] (tab-joined), [2] reporter id, [3] now ms, [4] lease ms,
+--      [5] subspecialty bonus ms, [6] home site bonus ms, [7] radiographer deferral ms,
+--      [8] deferral min slack ms, [9] patient hold ms
+-- Returns {'OFFDUTY'} | {'SITES'} (Python's list of heads lists is stale) | {} when nothing is
+--      eligible | {study id, via 'push'|'patient'|'queue', lease expiry ms, reason JSON}
 local K = {onduty = KEYS[1], studies = KEYS[2], where = KEYS[3], leases = KEYS[4],
            held = KEYS[5], hold_exp = KEYS[6], inhand = KEYS[7], rgcount = KEYS[8],
-           patients = KEYS[9], queue = KEYS[10], heads = KEYS[11], plan = KEYS[12]}
-local rid = ARGV[1]
+           patients = KEYS[9], queue = KEYS[10], plan = KEYS[11]}
+map_lists(K, 12, ARGV[1])
+local rid = ARGV[2]
 if redis.call('HEXISTS', K.onduty, rid) == 0 then return {'OFFDUTY'} end
-local now, lease_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
-local sub_bonus, home_bonus = tonumber(ARGV[4]), tonumber(ARGV[5])
-local deferral, min_slack, hold_ms = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local my_lists = {}
+for id in string.gmatch(redis.call('HGET', K.plan, '\tlists') or '', '[^\t]+') do
+  if not K.lists[id] then return {'SITES'} end
+  my_lists[#my_lists + 1] = K.lists[id]
+end
+local now, lease_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
+local sub_bonus, home_bonus = tonumber(ARGV[5]), tonumber(ARGV[6])
+local deferral, min_slack, hold_ms = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local max_bonus = sub_bonus + home_bonus
 
 local function bonuses(flags)
@@ -30,14 +38,11 @@ local function bonuses(flags)
   return sb, hb
 end
 
+-- Lease st to the reporter (taking it out of the queue or out of their holds) and hold the
+-- same patient's other waiting studies that are in their plan. Reads and checks first:
+-- nothing is written if a heads list involved is unknown to Python's view.
 local function result(st, via, reason)
-  local expires = now + lease_ms
-  lease_to(K, rid, st, expires)
-  reason.stage = st.widening_stage
-  reason.due_at_ms = st.due_ms
-  reason.slack_minutes = math.floor((st.due_ms - now) / 6000 + 0.5) / 10
-  -- the same patient's other waiting studies this reporter may take are held for them
-  local grouped = {}
+  local sibs = {}
   if st.patient_key then
     local pk = st.patient_key
     for _, member in ipairs(redis.call('ZRANGEBYLEX', K.patients, '[' .. pk .. TAB, '(' .. pk .. TAB .. '\255')) do
@@ -45,16 +50,33 @@ local function result(st, via, reason)
       if sid ~= st.study_id then
         local state, bid = parse_where(redis.call('HGET', K.where, sid))
         if state == 'W' and redis.call('HEXISTS', K.plan, bid) == 1 then
-          local sib = load_study(K, sid)
-          from_bucket(K, bid, sib)
-          hold_for(K, rid, sib, 'patient', now + hold_ms)
-          grouped[#grouped + 1] = sid
+          sibs[#sibs + 1] = load_study(K, sid)
         end
       end
     end
   end
+  local touched = {st}
+  for _, sib in ipairs(sibs) do touched[#touched + 1] = sib end
+  if not lists_known(K, touched) then return {'SITES'} end
+
+  if via == 'queue' then from_bucket(K, st) else out_of_hand(K, st, 'H', rid) end
+  local expires = now + lease_ms
+  lease_to(K, rid, st, expires)
+  local grouped = {}
+  for _, sib in ipairs(sibs) do
+    from_bucket(K, sib)
+    hold_for(K, rid, sib, 'patient', now + hold_ms)
+    grouped[#grouped + 1] = sib.study_id
+  end
   if #grouped > 0 then reason.patient_held = grouped end
+  reason.stage = st.widening_stage
+  reason.due_at_ms = st.due_ms
+  reason.slack_minutes = math.floor((st.due_ms - now) / 6000 + 0.5) / 10
   return {st.study_id, via, tostring(expires), cjson.encode(reason)}
+end
+
+local function head_tail(b)
+  return string.sub(bucket_head(K, b), #b + 16)
 end
 
 -- 1. studies held for this reporter, most urgent first
@@ -65,7 +87,6 @@ for _, member in ipairs(held) do
   local state, who, kind = parse_where(redis.call('HGET', K.where, sid))
   local flags = st and redis.call('HGET', K.plan, st.b)
   if flags and state == 'H' and who == rid then
-    out_of_hand(K, st, 'H', rid)
     local rule, via = 'push', 'push'
     if kind == 'patient' then rule, via = 'patient-group', 'patient' end
     local sb, hb = bonuses(flags)
@@ -74,43 +95,50 @@ for _, member in ipairs(held) do
   end
 end
 
--- 2. the best bucket head among the plan's buckets, walking heads in due order
+-- 2. the best bucket head among the plan's buckets, walking each heads list in due order
 local best_b, best_tail, best_eff, best_due, best_sb, best_hb, best_def
-local compared, scanned, offset, chunk = 0, 0, 0, 64
-local done = false
-while not done do
-  local heads = redis.call('ZRANGE', K.heads, offset, offset + chunk - 1, 'WITHSCORES')
-  if #heads == 0 then break end
-  local bids = {}
-  for j = 1, #heads, 2 do bids[#bids + 1] = heads[j] end
-  local flags = redis.call('HMGET', K.plan, unpack(bids))
-  for j = 1, #bids do
-    local b, due = bids[j], tonumber(heads[2 * j])
-    if best_b and due - max_bonus > best_eff then done = true; break end
-    scanned = scanned + 1
-    local f = flags[j]
-    if f then
-      compared = compared + 1
-      local sb, hb = bonuses(f)
-      local def = 0
-      if string.sub(f, 3, 3) == '1' and due - now >= min_slack then
-        if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then def = deferral end
-      end
-      local eff = due - sb - hb + def
-      -- member tail: '<acquired13>\t<study>' -- the tie-break order
-      local tail = nil
-      if best_b and eff == best_eff then tail = string.sub(bucket_head(K, b), #b + 16) end
-      if not best_b or eff < best_eff or (eff == best_eff and tail < best_tail) then
-        best_b, best_eff, best_due, best_sb, best_hb, best_def = b, eff, due, sb, hb, def
-        best_tail = tail or string.sub(bucket_head(K, b), #b + 16)
+local compared, scanned = 0, 0
+for _, heads_key in ipairs(my_lists) do
+  -- most walks stop within a few heads: fetch 4, then 8, 16, ... at a time
+  local offset, done, chunk = 0, false, 4
+  while not done do
+    local heads = redis.call('ZRANGE', heads_key, offset, offset + chunk - 1, 'WITHSCORES')
+    if #heads == 0 then break end
+    local bids = {}
+    for j = 1, #heads, 2 do bids[#bids + 1] = heads[j] end
+    local flags = redis.call('HMGET', K.plan, unpack(bids))
+    for j = 1, #bids do
+      local b, due = bids[j], tonumber(heads[2 * j])
+      if best_b and due - max_bonus > best_eff then done = true; break end
+      scanned = scanned + 1
+      local f = flags[j]
+      if f then
+        compared = compared + 1
+        local sb, hb = bonuses(f)
+        local def = 0
+        if string.sub(f, 3, 3) == '1' and due - now >= min_slack then
+          if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then def = deferral end
+        end
+        local eff = due - sb - hb + def
+        -- ties go to the older acquisition, then the lower id: the head member's tail
+        -- '<acquired13>\t<study>', fetched only when needed
+        local tail = nil
+        if best_b and eff == best_eff and b ~= best_b then
+          best_tail = best_tail or head_tail(best_b)
+          tail = head_tail(b)
+        end
+        if not best_b or eff < best_eff or (tail and tail < best_tail) then
+          best_b, best_eff, best_due, best_sb, best_hb, best_def = b, eff, due, sb, hb, def
+          best_tail = tail
+        end
       end
     end
+    offset = offset + chunk
+    if chunk < 64 then chunk = chunk * 2 end
   end
-  offset = offset + chunk
 end
 if not best_b then return {} end
-local st = load_study(K, string.sub(best_tail, 15))
-from_bucket(K, best_b, st)
+local st = load_study(K, string.sub(best_tail or head_tail(best_b), 15))
 return result(st, 'queue', {
   rule = 'most-urgent', heads_compared = compared, heads_scanned = scanned,
   score = {due = best_due, subspecialty_bonus = best_sb, home_site_bonus = best_hb,

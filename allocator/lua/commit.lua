@@ -5,7 +5,8 @@
 --      [7..] plan:<reporter> for each entry of payload.plans, in order
 -- ARGV[1] expected epoch ('' when the network has none yet)
 --      [2] payload JSON {"profiles": {rid: json|false}, "entries": {id: json},
---          "buckets": {bid: json}, "plans": [[rid, {"rg": bool, "b": [[bid, flags], ...]}
+--          "buckets": {bid: json}, "plans": [[rid, {"rg": bool, "lists": the heads
+--          lists their claim walks (tab-joined), "b": [[bid, flags], ...]}
 --          | false], ...], "extend": [[rid, [[bid, flags], ...]], ...]} where flags is
 --          '<sub match><home><deferrable>' as 0/1 digits; "plans" replace a reporter's plan,
 --          "extend" adds new buckets to it (KEYS[7..] list the "plans" reporters, then the
@@ -26,7 +27,7 @@ for i, item in ipairs(p.plans) do
   if new then
     local rg = '0'
     if new.rg then rg = '1' end
-    redis.call('HSET', key, '\trg', rg)
+    redis.call('HSET', key, '\trg', rg, '\tlists', new.lists)
     local args = {}
     for _, row in ipairs(new.b) do
       args[#args + 1] = row[1]

@@ -4,9 +4,10 @@
 -- (then reporter id). A leased study keeps its lease; a held study keeps its hold unless its
 -- bucket changed (then it goes back to the queue).
 -- KEYS[1] epoch, [2] studies, [3] where, [4] patients, [5] held, [6] hold_exp, [7] inhand,
---      [8] onduty, [9] widen_at, [10] leases, [11] queue, [12] heads
--- ARGV[1] epoch the buckets were computed at, [2] now ms, [3] push hold ms (0: no expiry),
---      [4] '1' to push hot studies, then per study: study JSON (with b, m, k and merged
+--      [8] onduty, [9] widen_at, [10] leases, [11] queue, [12..] every heads list
+-- ARGV[1] ids of the heads lists in KEYS[12..] (tab-joined), [2] epoch of the buckets,
+--      [3] now ms, [4] push hold ms (0: no expiry), [5] '1' to push hot studies, then per
+--      study: study JSON (with b, m, k and merged
 --      widening_stage), old bucket id ('' if new when read), old stage, next widening time
 --      ('' none), lease reporter id ('' none: rebuild uses it to restore a lease), lease
 --      expiry ms, candidate count n, n candidate reporter ids (everyone eligible for the new
@@ -14,13 +15,14 @@
 -- Returns {'OK', pushes as flat (study id, reporter id, reason JSON)...} | {'STALE'} | {'RETRY'}
 local K = {studies = KEYS[2], where = KEYS[3], patients = KEYS[4], held = KEYS[5],
            hold_exp = KEYS[6], inhand = KEYS[7], onduty = KEYS[8], widen_at = KEYS[9],
-           leases = KEYS[10], queue = KEYS[11], heads = KEYS[12]}
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return {'STALE'} end
-local now, push_ms, allow_push = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+           leases = KEYS[10], queue = KEYS[11]}
+map_lists(K, 12, ARGV[1])
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[2] then return {'STALE'} end
+local now, push_ms, allow_push = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
 
 -- parse and check everything first: a Lua script is atomic but has no rollback
 local items = {}
-local i = 5
+local i = 6
 while i <= #ARGV do
   local raw = ARGV[i]
   local item = {raw = raw, new = cjson.decode(raw), oldb = ARGV[i + 1], olds = tonumber(ARGV[i + 2]),
@@ -34,6 +36,7 @@ while i <= #ARGV do
   elseif not old or old.b ~= item.oldb or tonumber(old.widening_stage) ~= item.olds then
     return {'RETRY'}
   end
+  if not lists_known(K, {item.new, old or item.new}) then return {'STALE'} end
   item.old = old
   items[#items + 1] = item
 end
@@ -77,7 +80,7 @@ for _, item in ipairs(items) do
   local new, old = item.new, item.old
   local sid = new.study_id
   local state, who = parse_where(redis.call('HGET', K.where, sid))
-  if state == 'W' then from_bucket(K, who, old) end
+  if state == 'W' then from_bucket(K, old) end
   redis.call('HSET', K.studies, sid, item.raw)
   if old and old.patient_key and old.patient_key ~= new.patient_key then
     redis.call('ZREM', K.patients, old.patient_key .. TAB .. sid)
