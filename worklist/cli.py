@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +14,22 @@ from worklist.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.workers > 1:
+        settings = Settings()
+        if not settings.redis_url:
+            raise ValueError("--workers > 1 needs WORKLIST_REDIS_URL (a shared Redis server)")
+        _prepare_database(settings)
+        os.environ["WORKLIST_AUTO_MIGRATE"] = "false"  # done once here, not by every worker
+        uvicorn.run(
+            "worklist.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
     from worklist.app import create_app
 
     uvicorn.run(
@@ -23,6 +40,18 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Migrate and seed reference defaults once, before any worker starts."""
+    from worklist import db
+    from worklist.services import seed_reference_defaults
+
+    url = settings.resolved_database_url()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    seed_reference_defaults(engine)
+    engine.dispose()
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
@@ -91,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API, pages and /metrics")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (needs WORKLIST_REDIS_URL)"
+    )
     serve.set_defaults(func=_serve)
 
     demo = commands.add_parser("demo", help="seed a demo network, serve it and feed it studies")
