@@ -389,8 +389,8 @@ def _redis_size(
         "ingest_per_s": round(len(studies) / load_s),
         "waiting": alloc.waiting_count(),
         "buckets": client.hlen(k.buckets),
-        "non_empty_buckets": client.zcard(k.heads),
-        "max_plan_buckets": max(client.hlen(k.plan(p.reporter_id)) for p in profiles),
+        "non_empty_buckets": client.zcard(k.heads("*")),
+        "max_plan_buckets": max(client.hlen(k.plan(p.reporter_id)) - 2 for p in profiles),
         "redis_used_memory": client.info("memory")["used_memory_human"],
     }
     rids = [p.reporter_id for p in profiles]
