@@ -1,10 +1,17 @@
 """The allocator's public API: sessions, ingest, the one-round-trip claim, leases, widening.
 
-Every state change is one Lua script over keys named in ``allocator.keys`` and passed
-through KEYS. The claim needs no Python-side view at all: the reporter's plan (their
-eligible buckets) lives in Redis. Ingest and re-bucketing compute bucket ids from a cached
-snapshot of the network structure; their scripts check the snapshot's epoch and answer
-STALE (refresh and recompute) or RETRY (a study changed since it was read).
+Layout (all keys in ``allocator.keys``, one ``{network}`` hash tag): studies that exactly the
+same reporters may take, with the same ranking adjustments, share a *bucket* (site, matched
+scope entries, subspecialty, hard-requirement and stage-0 flags). All buckets live in one
+lex-ordered sorted set, so a bucket's head is one ZRANGEBYLEX away; *heads lists* score the
+non-empty buckets by their head's due time -- one list of every bucket, one per scope entry.
+Each reporter's *plan* (their eligible buckets and ranking flags) is precomputed in Redis.
+A claim is then one EVALSHA with a fixed set of keys: walk the reporter's heads lists in due
+order, skip buckets outside their plan, stop once no later head can win.
+
+Ingest and re-bucketing compute bucket ids from a cached snapshot of the network structure;
+their scripts check the snapshot's epoch and answer STALE (refresh and recompute) or RETRY
+(a study changed since it was read).
 """
 
 from __future__ import annotations
