@@ -24,7 +24,7 @@ import httpx
 import sqlalchemy
 
 from connectors.simulator import generate_studies
-from load_tests.harness import percentile, running_service, seed_sites
+from load_tests.harness import fresh_postgres, percentile, seed_sites, serve_subprocess
 from worklist.demo import seed
 
 
@@ -169,7 +169,8 @@ def audit(database_url: str) -> dict[str, int]:
 
 def run(
     database_url: str | None,
-    redis_url: str | None,
+    redis_url: str,
+    workers: int,
     rate: float,
     n_reporters: int,
     seconds: float,
@@ -178,7 +179,7 @@ def run(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = database_url or f"sqlite:///{Path(tmp) / 'worklist.db'}"
-        with running_service(Path(tmp), database_url, redis_url) as service:
+        with serve_subprocess(Path(tmp), database_url, redis_url, workers) as service:
             sites = seed_sites(service.admin)
             team = seed.reporters(
                 radiologists=n_reporters // 2,
@@ -208,6 +209,8 @@ def run(
             closed_loop = _run_in_process("closed", service.url, tokens, max_workers, 10.0)
             metrics = httpx.get(f"{service.url}/metrics").text
         result = {
+            "database": "postgresql" if database_url else "sqlite",
+            "workers": workers,
             "reporters_on_duty": len(tokens),
             "queued_at_start": queued,
             "open_loop": open_loop,
@@ -232,19 +235,42 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--queued", type=int, default=20_000)
     parser.add_argument("--max-workers", type=int, default=32)
-    parser.add_argument("--database-url", default=None, help="default: a SQLite file")
-    parser.add_argument("--redis-url", default=None, help="default: embedded redis")
-    args = parser.parse_args()
-    result = run(
-        args.database_url,
-        args.redis_url,
-        args.rate,
-        args.reporters,
-        args.seconds,
-        args.queued,
-        args.max_workers,
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="server for the PostgreSQL run (a fresh database bench_http is made there)",
     )
-    print(json.dumps({"http_worklist_next": result}, indent=2))
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--workers", type=int, default=2, help="API worker processes (PostgreSQL)")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps({"http_worklist_next": measure(args)}, indent=2))
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """SQLite with one worker (the default install), PostgreSQL with N workers (production)."""
+    import redis
+
+    runs: list[tuple[str | None, int]] = [] if args.skip_sqlite else [(None, 1)]
+    if not args.skip_postgres:
+        runs.append((fresh_postgres(args.pg_url, "bench_http"), args.workers))
+    results = []
+    for database_url, workers in runs:
+        redis.Redis.from_url(args.redis_url).flushdb()
+        results.append(
+            run(
+                database_url,
+                args.redis_url,
+                workers,
+                args.rate,
+                args.reporters,
+                args.seconds,
+                args.queued,
+                args.max_workers,
+            )
+        )
+    return results
 
 
 if __name__ == "__main__":

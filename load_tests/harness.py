@@ -108,3 +108,57 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return sorted_values[index]
+
+
+@contextmanager
+def serve_subprocess(
+    data_dir: Path, database_url: str | None, redis_url: str, workers: int
+) -> Iterator[Running]:
+    """`worklist serve --workers N` as its own process group, as an operator would run it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "WORKLIST_DATA_DIR": str(data_dir),
+        "WORKLIST_REDIS_URL": redis_url,
+        "WORKLIST_ADMIN_TOKEN": ADMIN,
+        "WORKLIST_LOG_LEVEL": "WARNING",
+    }
+    if database_url:
+        env["WORKLIST_DATABASE_URL"] = database_url
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worklist.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("service did not start")
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        ) as admin:
+            yield Running(url=url, admin=admin)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request, Response
@@ -16,9 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 from sqlmodel import col
 
+from dashboards.gauges import breached_waiting_rows
 from dashboards.metrics import Metrics
+from dashboards.pages import STATIC_URL, static_files
+from dashboards.routes import router as dashboards_router
 from worklist.auth.endpoints import router as auth_router
-from worklist.logs import configure_logging, request_id_var
+from worklist.logs import configure_logging
+from worklist.middleware import RequestContext
 from worklist.models import Study
 from worklist.reference.endpoints import router as reference_router
 from worklist.reporting.endpoints import router as reporting_router
@@ -67,12 +69,16 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = open_services(settings)
         app.state.services = services
-        app.state.metrics = Metrics(_queue_rows(services))
+        app.state.metrics = Metrics(_queue_rows(services), breached_waiting_rows(services.engine))
         rebuilt = rebuild_if_empty(services)
         if rebuilt:
             log.info("allocator state rebuilt from the database", extra={"networks": rebuilt})
         stop = asyncio.Event()
-        sweeper = asyncio.create_task(run_sweeper(services, stop)) if run_sweeper_task else None
+        sweeper = (
+            asyncio.create_task(run_sweeper(services, stop, app.state.metrics.count_sweep))
+            if run_sweeper_task
+            else None
+        )
         try:
             yield
         finally:
@@ -87,25 +93,12 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        elapsed = time.perf_counter() - started
-        if request.url.path == "/api/v1/worklist/next":
-            app.state.metrics.next_seconds.observe(elapsed)
-        response.headers["x-request-id"] = request_id
-        return response
+    app.add_middleware(
+        RequestContext, on_next=lambda seconds: app.state.metrics.next_seconds.observe(seconds)
+    )
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
@@ -136,5 +129,7 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
 
     for router in (auth_router, reference_router, studies_router, reporting_router):
         app.include_router(router)
+    app.include_router(dashboards_router)
+    app.mount(STATIC_URL, static_files(), name="dashboards-static")
     configure_logging(settings.log_level, settings.log_json)
     return app

@@ -39,7 +39,7 @@ async def get_db(services: ServicesDep) -> AsyncIterator[Session]:
     try:
         yield db
     finally:
-        await run_in_threadpool(db.close)
+        db.close()  # endpoints commit, so this only returns an idle connection to the pool
 
 
 SessionDep = Annotated[Session, Depends(get_db)]

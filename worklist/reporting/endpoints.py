@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from worklist.deps import MetricsDep, ReporterDep, ServicesDep, SessionDep
 from worklist.reporting import service
 from worklist.reporting.service import FlowError
-from worklist.studies.queries import public
 from worklist.studies.schemas import StudyPublic
 
 router = APIRouter(prefix="/api/v1", tags=["worklist"])
@@ -127,7 +126,7 @@ def post_complete(
     except FlowError as e:
         raise _raise(e) from e
     metrics.completions.inc()
-    return AssignmentOutcome(assignment_id=assignment_id, study=public(study))
+    return AssignmentOutcome(assignment_id=assignment_id, study=StudyPublic.model_validate(study))
 
 
 @router.post("/assignments/{assignment_id}/release")
@@ -147,4 +146,4 @@ def post_release(
     except FlowError as e:
         raise _raise(e) from e
     metrics.releases.inc()
-    return AssignmentOutcome(assignment_id=assignment_id, study=public(study))
+    return AssignmentOutcome(assignment_id=assignment_id, study=StudyPublic.model_validate(study))

@@ -7,9 +7,10 @@ so an acknowledged claim, completion or release survives a Redis restart.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
 
+from sqlalchemy import Connection
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -17,7 +18,6 @@ from allocator.engine import NotOnDuty
 from allocator.types import SessionKind
 from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
 from worklist.services import Services, utcnow
-from worklist.studies.transitions import add_event
 
 
 class FlowError(Exception):
@@ -181,74 +181,90 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
     return None
 
 
-def _own_open_assignment(
-    db: Session, reporter_id: str, assignment_id: str
-) -> tuple[Assignment, Study]:
-    assignment = db.get(Assignment, assignment_id)
-    if assignment is None:
+def _open_assignment(conn: Connection, reporter_id: str, assignment_id: str) -> Any:
+    """The caller's live assignment joined to its study, or the right HTTP refusal."""
+    row = conn.execute(
+        core_select(
+            _assignment.c.id.label("assignment_id"),
+            _assignment.c.reporter_id,
+            _assignment.c.outcome,
+            _assignment.c.sourcing.label("assignment_sourcing"),
+            _study,
+        )
+        .join(_study, _study.c.id == _assignment.c.study_id)
+        .where(_assignment.c.id == assignment_id)
+    ).first()
+    if row is None:
         raise FlowError(404, "no such assignment")
-    if assignment.reporter_id != reporter_id:
+    if row.reporter_id != reporter_id:
         raise FlowError(403, "this assignment belongs to another reporter")
-    if assignment.outcome is not None:
-        raise FlowError(409, f"this assignment has ended ({assignment.outcome})")
-    study = db.get(Study, assignment.study_id)
-    assert study is not None
-    return assignment, study
+    if row.outcome is not None:
+        raise FlowError(409, f"this assignment has ended ({row.outcome})")
+    return row
 
 
-def _expired(db: Session, assignment: Assignment, study: Study) -> FlowError:
-    """The lease is gone from Redis: record the expiry (if the sweeper has not) and say 409."""
-    assignment.outcome = "expired"
-    assignment.ended_at = utcnow()
-    db.add(assignment)
-    if study.status == "claimed" and study.assignee == assignment.reporter_id:
-        study.status, study.assignee, study.sourcing = "unreported", None, None
-        db.add(study)
-        add_event(db, study, "lease-expired", "allocator", {"assignment": assignment.id})
-    db.commit()
-    return FlowError(409, "the lease on this case has expired; it went back to the worklist")
-
-
-def complete(db: Session, services: Services, reporter_id: str, assignment_id: str) -> Study:
-    assignment, study = _own_open_assignment(db, reporter_id, assignment_id)
+def _finish(
+    db: Session,
+    services: Services,
+    reporter_id: str,
+    assignment_id: str,
+    outcome: Literal["completed", "released"],
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Complete or release: Redis first (is the lease still ours?), then one SQL transaction."""
+    conn = db.connection()
+    row = _open_assignment(conn, reporter_id, assignment_id)
     now = utcnow()
-    if not services.allocator(study.network).complete(reporter_id, study.study_uid, _ms(now)):
-        raise _expired(db, assignment, study)
-    assignment.outcome, assignment.ended_at = "completed", now
-    study.status, study.reported_at, study.reported_by = "reported", now, reporter_id
-    study.updated_at = now
-    db.add(assignment)
-    db.add(study)
-    add_event(
-        db,
-        study,
-        "reported",
-        reporter_id,
-        {
-            "assignment": assignment.id,
-            "sourcing": assignment.sourcing,
-            "work_units": study.work_units,
-        },
+    allocator = services.allocator(row.network)
+    operation = allocator.complete if outcome == "completed" else allocator.release
+    if not operation(reporter_id, row.study_uid, _ms(now)):
+        study_changes: dict[str, Any] = {}
+        outcome_sql, kind = "expired", "lease-expired"
+        if row.status == "claimed" and row.assignee == reporter_id:
+            study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
+        detail: dict[str, Any] = {"assignment": assignment_id, "rule": "lease ran out"}
+    elif outcome == "completed":
+        outcome_sql, kind = "completed", "reported"
+        study_changes = {"status": "reported", "reported_at": now, "reported_by": reporter_id}
+        detail = {
+            "assignment": assignment_id,
+            "sourcing": row.assignment_sourcing,
+            "work_units": row.work_units,
+        }
+    else:
+        outcome_sql, kind = "released", "released"
+        study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
+        detail = {"assignment": assignment_id, "reason": reason}
+    conn.execute(
+        _assignment.update()
+        .where(_assignment.c.id == assignment_id)
+        .values(outcome=outcome_sql, ended_at=now, release_reason=reason)
     )
+    if study_changes:
+        conn.execute(
+            _study.update().where(_study.c.id == row.id).values(updated_at=now, **study_changes)
+        )
+        conn.execute(
+            _event.insert().values(
+                study_id=row.id, at=now, kind=kind, actor=reporter_id, detail=detail
+            )
+        )
     db.commit()
-    return study
+    if outcome_sql == "expired":
+        raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
+    fields = {k: v for k, v in row._mapping.items() if k in _study.c}
+    return {**fields, **study_changes, "updated_at": now}
+
+
+def complete(
+    db: Session, services: Services, reporter_id: str, assignment_id: str
+) -> dict[str, Any]:
+    """Mark the case reported by this reporter."""
+    return _finish(db, services, reporter_id, assignment_id, "completed")
 
 
 def release(
     db: Session, services: Services, reporter_id: str, assignment_id: str, reason: str
-) -> Study:
-    assignment, study = _own_open_assignment(db, reporter_id, assignment_id)
-    now = utcnow()
-    if not services.allocator(study.network).release(reporter_id, study.study_uid, _ms(now)):
-        raise _expired(db, assignment, study)
-    assignment.outcome, assignment.ended_at, assignment.release_reason = "released", now, reason
-    study.status, study.assignee, study.sourcing, study.updated_at = "unreported", None, None, now
-    db.add(assignment)
-    db.add(study)
-    add_event(db, study, "released", reporter_id, {"assignment": assignment.id, "reason": reason})
-    db.commit()
-    return study
-
-
-def lease_window(services: Services) -> timedelta:
-    return timedelta(seconds=services.settings.lease_seconds)
+) -> dict[str, Any]:
+    """Hand the case back to the worklist with a reason."""
+    return _finish(db, services, reporter_id, assignment_id, "released", reason)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from anyio import to_thread
@@ -114,12 +115,20 @@ def _reconcile(services: Services, db: Session, network: str, now: datetime) -> 
     return len(requeue)
 
 
-async def run_sweeper(services: Services, stop: asyncio.Event) -> None:
-    """Sweep every few seconds until stopped; a failing pass is logged, never fatal."""
+async def run_sweeper(
+    services: Services,
+    stop: asyncio.Event,
+    on_pass: Callable[[dict[str, int]], None] | None = None,
+) -> None:
+    """Sweep every few seconds until stopped; a failing pass is logged, never fatal.
+
+    ``on_pass`` receives what each pass did (the app counts lease expiries with it)."""
     interval = services.settings.sweep_interval_seconds
     while not stop.is_set():
         try:
-            await to_thread.run_sync(sweep_once, services, datetime.now(UTC))
+            done = await to_thread.run_sync(sweep_once, services, datetime.now(UTC))
+            if on_pass is not None:
+                on_pass(done)
         except Exception:
             log.exception("sweep failed")
         with contextlib.suppress(TimeoutError):
