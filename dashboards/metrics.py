@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 QueueRows = Callable[[], Iterable[tuple[str, str, str, int, float]]]
+BreachRows = Callable[[], Iterable[tuple[str, str, str, int]]]
 
 
 class QueueDepthCollector(Collector):
@@ -33,10 +34,27 @@ class QueueDepthCollector(Collector):
         yield oldest
 
 
+class BreachCollector(Collector):
+    """Studies waiting past their due time by site, modality and urgency, read at scrape time."""
+
+    def __init__(self, rows: BreachRows) -> None:
+        self._rows = rows
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        breached = GaugeMetricFamily(
+            "worklist_breached_waiting",
+            "Studies not yet reported whose due time has passed",
+            labels=["site", "modality", "urgency"],
+        )
+        for site, modality, urgency, count in self._rows():
+            breached.add_metric([site, modality, urgency], count)
+        yield breached
+
+
 class Metrics:
     """The service's metrics; labels are bounded (no study or patient ids)."""
 
-    def __init__(self, queue_rows: QueueRows) -> None:
+    def __init__(self, queue_rows: QueueRows, breach_rows: BreachRows | None = None) -> None:
         self.registry = CollectorRegistry()
         self.next_seconds = Histogram(
             "worklist_next_seconds",
@@ -62,4 +80,30 @@ class Metrics:
         self.rejected = Counter(
             "worklist_rejected", "Items rejected by ingest", ["kind"], registry=self.registry
         )
+        self.outsourced = Counter(
+            "worklist_outsourced",
+            "Studies sent to an outsourcing provider",
+            ["site", "modality", "provider"],
+            registry=self.registry,
+        )
+        self.outsourced_cost = Counter(
+            "worklist_outsourced_cost_pounds",
+            "Provider price of the studies sent out (GBP, from the provider's price list)",
+            ["site", "provider"],
+            registry=self.registry,
+        )
         self.registry.register(QueueDepthCollector(queue_rows))
+        if breach_rows is not None:
+            self.registry.register(BreachCollector(breach_rows))
+
+    def count_sweep(self, done: dict[str, int]) -> None:
+        """A sweeper pass: leases it expired (directly or by reconciling with Redis)."""
+        self.lease_expiries.inc(done.get("expired", 0) + done.get("reconciled", 0))
+
+    def record_outsourced(
+        self, site: str, modality: str, provider: str, price: float | None
+    ) -> None:
+        """One study sent out; its price (when the provider lists one) adds to the cost."""
+        self.outsourced.labels(site=site, modality=modality, provider=provider).inc()
+        if price:
+            self.outsourced_cost.labels(site=site, provider=provider).inc(price)
