@@ -34,7 +34,7 @@ def _period(services: Services, start: str | None, end: str | None) -> Period:
     try:
         return parse_period(start, end, services.settings.timezone)
     except PeriodError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
 
 
 def _answer(period: Period, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def parse_period(
     today = (now or datetime.now(UTC)).astimezone(tz).date().isoformat()
     lo, lo_label = _parse(start or today, "from", tz, end=False)
     hi, hi_label = _parse(end or today, "to", tz, end=True)
-    if lo > hi:
-        raise PeriodError(f"from ({lo_label}) is after to ({hi_label})")
+    if lo >= hi:
+        raise PeriodError(f"from ({lo_label}) is after to ({hi_label}): an empty period")
     return Period(lo, hi, lo_label, hi_label)
 
 
