@@ -36,7 +36,7 @@ def _expected_share(
         counts[site][0] += 1
         counts[site][1] += groups.get(reporter) == "radiographer"
     total = [sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())]
-    rows: list[tuple[str | None, int, int]] = [(s, *counts[s]) for s in sites]
+    rows: list[tuple[str | None, int, int]] = [(s, counts[s][0], counts[s][1]) for s in sites]
     rows.append((None, total[0], total[1]))
     return [
         {"site": s, "reported": n, "by_radiographer": rg, "share": (rg / n if n else None)}
