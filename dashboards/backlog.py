@@ -114,6 +114,7 @@ def _due_list(
             s.site,
             s.modality,
             s.urgency,
+            s.body_part,
             s.description,
             s.status,
             s.assignee,

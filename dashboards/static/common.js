@@ -147,7 +147,7 @@ const WL = (() => {
     if (m < 60) return `${sign}${m} min`;
     const d = Math.floor(m / 1440); m -= d * 1440;
     const h = Math.floor(m / 60); m -= h * 60;
-    return (sign + (d ? `${d} d ` : "") + (h ? `${h} h ` : "") + (d ? "" : `${m} min`)).trim();
+    return (sign + (d ? `${d} d ` : "") + (h ? `${h} h ` : "") + (d || (h && !m) ? "" : `${m} min`)).trim();
   }
 
   return { api, stream, announce, signIn, signOut, el, rows, time, when, today, month, pct, duration, TZ, ApiError };

@@ -36,7 +36,7 @@
       WL.time(s.due_at),
       WL.el("td", { class: "num" }, WL.duration(overdue ? -s.minutes_left : s.minutes_left)),
       s.site,
-      `${s.modality} ${s.description || ""}`.trim() + (s.outsourcing_recommended ? " (outsourcing recommended)" : ""),
+      (s.description || `${s.modality} ${s.body_part || ""}`.trim()) + (s.outsourcing_recommended ? " (outsourcing recommended)" : ""),
       badge(s.urgency),
       s.status === "claimed" ? s.assignee : "waiting",
       WL.el("td", {}, outsourceButton(s)),
