@@ -115,7 +115,7 @@ def generate(n: int, now: datetime, rng: random.Random, net: Network) -> Iterato
         reported = acquired + timedelta(minutes=tat)
         plain = modality in ("CR", "DX")
         reportable = plain and part != "LSPINE"
-        sourcing_kind = (
+        sourcing_kind: str | None = (
             "outsourced"
             if rng.random() < 0.08
             else ("insourced" if rng.random() < 0.16 else "core")
