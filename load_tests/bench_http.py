@@ -28,22 +28,27 @@ from load_tests.harness import fresh_postgres, percentile, seed_sites, serve_sub
 from worklist.demo import seed
 
 
-async def _open_loop(url: str, tokens: list[str], rate: float, seconds: float) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+async def _open_loop(
+    url: str, tokens: list[str], rate: float, seconds: float, complete: bool
+) -> dict[str, Any]:
+    import aiohttp
+
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    completes: list[asyncio.Task[Any]] = []
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=400)
+    async with aiohttp.ClientSession(url, connector=connector) as client:
 
         async def pull(k: int, scheduled: float) -> None:
-            token = tokens[k % len(tokens)]
-            headers = {"Authorization": f"Bearer {token}"}
-            response = await client.post("/api/v1/worklist/next", headers=headers)
-            latencies.append(time.perf_counter() - scheduled)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code == 200:
-                assignment = response.json()["assignment_id"]
-                await client.post(f"/api/v1/assignments/{assignment}/complete", headers=headers)
+            headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"}
+            async with client.post("/api/v1/worklist/next", headers=headers) as response:
+                body = await response.read()
+                latencies.append(time.perf_counter() - scheduled)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+            if complete and response.status == 200:
+                assignment = json.loads(body)["assignment_id"]
+                path = f"/api/v1/assignments/{assignment}/complete"
+                async with client.post(path, headers=headers) as done:
+                    await done.read()
 
         total = int(rate * seconds)
         start = time.perf_counter() + 0.2
@@ -54,35 +59,40 @@ async def _open_loop(url: str, tokens: list[str], rate: float, seconds: float) -
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(pull(k, scheduled)))
-        await asyncio.gather(*tasks, *completes)
+        await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     latencies.sort()
     return {
         "offered_per_s": rate,
+        "each_claim_completed": complete,
         "pulls": total,
         "achieved_per_s": round(total / elapsed, 1),
-        "statuses": statuses,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p90_ms": round(percentile(latencies, 0.90) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
     }
 
 
 async def _closed_loop(url: str, tokens: list[str], workers: int, seconds: float) -> dict[str, Any]:
+    import aiohttp
+
     claims = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=workers)) as client:
 
         async def worker(i: int) -> None:
             nonlocal claims
             headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
             while time.perf_counter() < deadline:
-                response = await client.post("/api/v1/worklist/next", headers=headers)
-                if response.status_code == 200:
+                async with client.post("/api/v1/worklist/next", headers=headers) as response:
+                    body = await response.read()
+                if response.status == 200:
                     claims += 1
-                    assignment = response.json()["assignment_id"]
-                    await client.post(f"/api/v1/assignments/{assignment}/complete", headers=headers)
+                    path = f"/api/v1/assignments/{json.loads(body)['assignment_id']}/complete"
+                    async with client.post(path, headers=headers) as done:
+                        await done.read()
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(workers)))
@@ -99,8 +109,10 @@ def _run_in_process(kind: str, *args: Any) -> dict[str, Any]:
 
 
 def _entry(kind: str, *args: Any) -> dict[str, Any]:
+    import uvloop
+
     loop = _open_loop if kind == "open" else _closed_loop
-    return asyncio.run(loop(*args))  # type: ignore[arg-type]
+    return uvloop.run(loop(*args))  # type: ignore[arg-type, no-any-return]
 
 
 def allowed(reporter: dict[str, Any], study: dict[str, Any]) -> bool:
@@ -176,6 +188,7 @@ def run(
     seconds: float,
     queued: int,
     max_workers: int,
+    complete: bool,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = database_url or f"sqlite:///{Path(tmp) / 'worklist.db'}"
@@ -205,7 +218,7 @@ def run(
                     headers={"Authorization": f"Bearer {token}"},
                 ).raise_for_status()
                 tokens.append(token)
-            open_loop = _run_in_process("open", service.url, tokens, rate, seconds)
+            open_loop = _run_in_process("open", service.url, tokens, rate, seconds, complete)
             closed_loop = _run_in_process("closed", service.url, tokens, max_workers, 10.0)
             metrics = httpx.get(f"{service.url}/metrics").text
         result = {
@@ -244,6 +257,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="API worker processes (PostgreSQL)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--no-complete",
+        action="store_true",
+        help="open loop sends pulls only (by default each claimed case is also completed)",
+    )
+    parser.add_argument("--sqlite-workers", type=int, default=1)
     args = parser.parse_args()
     print(json.dumps({"http_worklist_next": measure(args)}, indent=2))
 
@@ -252,7 +271,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
     """SQLite with one worker (the default install), PostgreSQL with N workers (production)."""
     import redis
 
-    runs: list[tuple[str | None, int]] = [] if args.skip_sqlite else [(None, 1)]
+    runs: list[tuple[str | None, int]] = [] if args.skip_sqlite else [(None, args.sqlite_workers)]
     if not args.skip_postgres:
         runs.append((fresh_postgres(args.pg_url, "bench_http"), args.workers))
     results = []
@@ -268,6 +287,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args.seconds,
                 args.queued,
                 args.max_workers,
+                not args.no_complete,
             )
         )
     return results

@@ -12,7 +12,7 @@ from worklist.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from worklist.serving import serve_many, serve_one
 
     if args.workers > 1:
         settings = Settings()
@@ -20,25 +20,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise ValueError("--workers > 1 needs WORKLIST_REDIS_URL (a shared Redis server)")
         _prepare_database(settings)
         os.environ["WORKLIST_AUTO_MIGRATE"] = "false"  # done once here, not by every worker
-        uvicorn.run(
-            "worklist.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            access_log=False,
-        )
-        return 0
-    from worklist.app import create_app
-
-    uvicorn.run(
-        create_app(Settings()),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-    )
+        serve_many(args.host, args.port, args.workers)
+    else:
+        serve_one(args.host, args.port, reuse_port=False)
     return 0
 
 

@@ -1,0 +1,60 @@
+"""Run the API in one or several processes.
+
+Several workers each bind their own SO_REUSEPORT socket on the same port, so the kernel spreads
+new connections evenly over them (a shared accept socket lets one busy worker take them all).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import sys
+from types import FrameType
+
+import uvicorn
+
+
+def _socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_one(host: str, port: int, reuse_port: bool) -> None:
+    """One worker: build the app from the environment and serve until told to stop."""
+    from worklist.app import create_app
+    from worklist.settings import Settings
+
+    config = uvicorn.Config(
+        create_app(Settings()), host=host, port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[_socket(host, port)] if reuse_port else None)
+
+
+def serve_many(host: str, port: int, workers: int) -> None:
+    """Start ``workers`` processes and stop them all on SIGTERM/SIGINT."""
+    ctx = multiprocessing.get_context("spawn")
+    processes = [
+        ctx.Process(target=serve_one, args=(host, port, True), name=f"worklist-{i}")
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+    if any(p.exitcode not in (0, -signal.SIGTERM) for p in processes):
+        sys.exit(1)
