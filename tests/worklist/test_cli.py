@@ -88,7 +88,7 @@ def test_serve_then_rebuild_and_sweep(env: dict[str, str]) -> None:
     rebuilt = [json.loads(line) for line in _run(env, "allocator", "rebuild").splitlines()]
     assert rebuilt == [{"network": "wm", "reporters": 0, "sessions": 0, "waiting": 1, "leases": 0}]
     swept = json.loads(_run(env, "allocator", "sweep"))
-    assert set(swept) == {"expired", "widened", "reconciled"}
+    assert {"expired", "widened", "reconciled"} <= set(swept)
 
 
 def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -> None:
