@@ -27,8 +27,8 @@ lint: venv
 	$(BIN)/mypy
 
 bench: venv
-	$(BIN)/python load_tests/bench_ingest.py
-	$(BIN)/python load_tests/bench_allocator.py
+	$(BIN)/python -m load_tests.bench_ingest
+	$(BIN)/python -m load_tests.bench_allocator
 
 clean:
 	rm -rf $(VENV) .worklist .pytest_cache .mypy_cache .ruff_cache
