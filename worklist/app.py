@@ -22,12 +22,17 @@ from worklist.auth.endpoints import router as auth_router
 from worklist.logs import configure_logging
 from worklist.middleware import RequestContext
 from worklist.models import Study
+from worklist.predictions.endpoints import router as predictions_router
 from worklist.reference.endpoints import router as reference_router
 from worklist.reporting.endpoints import router as reporting_router
 from worklist.reporting.recovery import rebuild_if_empty
 from worklist.reporting.sweeper import run_sweeper
+from worklist.reviews.endpoints import router as reviews_router
+from worklist.rosters.endpoints import router as rosters_router
 from worklist.services import Services, open_services
 from worklist.settings import Settings
+from worklist.sourcing.endpoints import router as sourcing_router
+from worklist.sourcing.outsourcing_endpoints import router as outsourcing_router
 from worklist.studies.endpoints import router as studies_router
 
 log = logging.getLogger(__name__)
@@ -130,6 +135,14 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
     for router in (auth_router, reference_router, studies_router, reporting_router):
         app.include_router(router)
     app.include_router(dashboards_router)
+    for router in (
+        sourcing_router,
+        outsourcing_router,
+        rosters_router,
+        predictions_router,
+        reviews_router,
+    ):
+        app.include_router(router)
     app.mount(STATIC_URL, static_files(), name="dashboards-static")
     configure_logging(settings.log_level, settings.log_json)
     return app

@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     widen_to_radiologists_at: float = 0.5
     widen_to_outsourcing_at: float = 0.1
 
+    # Sourcing (docs/sourcing.md): breach prediction, outsourcing policy, review sampling.
+    reporter_work_units_per_hour: float = Field(default=12.0, gt=0)
+    on_duty_default_hours: float = Field(default=4.0, ge=0)
+    prediction_interval_seconds: float = Field(default=60.0, gt=0)
+    prediction_horizon_hours: float = Field(default=7 * 24.0, gt=0)
+    outsourcing_mode: str = Field(default="recommend", pattern="^(off|recommend|auto)$")
+    outsourcing_daily_budget: float = Field(default=0.0, ge=0)
+    review_share_radiographer: float = Field(default=0.1, ge=0, le=1)
+    review_share_registrar: float = Field(default=0.1, ge=0, le=1)
+    review_share_all: float = Field(default=0.02, ge=0, le=1)
+    outbound_max_attempts: int = Field(default=5, ge=1)
+
     token_default_days: int = 365
     log_level: str = "INFO"
     log_json: bool = True

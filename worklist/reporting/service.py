@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from allocator.engine import NotOnDuty
 from allocator.types import SessionKind
 from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
+from worklist.reviews.sampling import maybe_sample
 from worklist.services import Services, utcnow
 
 
@@ -249,6 +250,8 @@ def _finish(
                 study_id=row.id, at=now, kind=kind, actor=reporter_id, detail=detail
             )
         )
+    if outcome_sql == "completed":
+        maybe_sample(conn, services.settings, services.patient_secret, row, reporter_id, now)
     db.commit()
     if outcome_sql == "expired":
         raise FlowError(409, "the lease on this case has expired; it went back to the worklist")

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from worklist.models import Assignment, Study
 from worklist.services import Services, utcnow
+from worklist.sourcing.sweep import sourcing_pass
 from worklist.studies.queueing import enqueue_and_audit
 from worklist.studies.transitions import add_event
 
@@ -86,6 +87,7 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
                 done["widened"] += 1
             db.commit()
             done["reconciled"] += _reconcile(services, db, network, now)
+    done.update(sourcing_pass(services, now))
     return done
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from worklist.models import Assignment, Provider, Study, StudyEvent
+from worklist.models import Assignment, OutsourcingOrder, Provider, Study, StudyEvent
 from worklist.services import Services, utcnow
+from worklist.sourcing.orders import close_order, dispatch, record_order
 
 
 class TransitionError(ValueError):
@@ -56,19 +57,39 @@ def mark_reported_externally(
         study.sourcing = study.sourcing if ended is not None else None
     study.updated_at = utcnow()
     db.add(study)
+    order = close_order(db, study, reported_at) if previous == "outsourced" else None
     add_event(
         db,
         study,
         "reported-externally",
         actor,
-        {"reported_at": reported_at.isoformat(), "reporter": reporter, "was": previous},
+        {
+            "reported_at": reported_at.isoformat(),
+            "reporter": reporter,
+            "was": previous,
+            "sourcing": study.sourcing,
+            **(
+                {"order": order.id, "within_provider_tat": reported_at <= order.provider_due_at}
+                if order is not None
+                else {}
+            ),
+        },
     )
     db.commit()
     services.allocator(study.network).remove([study.study_uid])
 
 
-def outsource(db: Session, services: Services, study: Study, provider_id: str, actor: str) -> None:
-    """Send a waiting (or claimed) study to an outsourcing provider."""
+def outsource(
+    db: Session,
+    services: Services,
+    study: Study,
+    provider_id: str,
+    actor: str,
+    mode: str = "manual",
+    detail: dict[str, Any] | None = None,
+) -> OutsourcingOrder:
+    """Send a waiting (or claimed) study to an outsourcing provider: the order (with the price
+    effective now and the provider's due time) commits with the change, then goes out."""
     provider = db.get(Provider, provider_id)
     if provider is None:
         raise TransitionError(f"unknown provider {provider_id!r}")
@@ -77,6 +98,7 @@ def outsource(db: Session, services: Services, study: Study, provider_id: str, a
     if study.status not in ("unreported", "claimed"):
         raise TransitionError(f"a {study.status} study cannot be outsourced")
     withdrawn = _end_open_assignment(db, study, "withdrawn")
+    order = record_order(db, study, provider, mode, utcnow())
     study.status = "outsourced"
     study.assignee = provider.id
     study.sourcing = "outsourced"
@@ -89,10 +111,19 @@ def outsource(db: Session, services: Services, study: Study, provider_id: str, a
         actor,
         {
             "provider": provider.id,
-            "price": provider.price.get(study.modality),
+            "price": order.price,
             "provider_tat_hours": provider.tat_hours,
+            "provider_due_at": order.provider_due_at.isoformat(),
+            "order": order.id,
+            "delivery": order.delivery,
+            "mode": mode,
             "withdrawn_from": withdrawn.reporter_id if withdrawn else None,
+            **(detail or {}),
         },
     )
     db.commit()
     services.allocator(study.network).remove([study.study_uid])
+    assert order.id is not None
+    if order.delivery == "pending":
+        dispatch(services, order.id)
+    return order

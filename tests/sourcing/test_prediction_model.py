@@ -1,0 +1,105 @@
+"""The fluid breach model on hand-worked examples (no database, no Redis)."""
+
+from __future__ import annotations
+
+import pytest
+
+from worklist.predictions.model import Predicted, Reporter, Waiting, predict
+
+H = 3600.0
+
+
+def by_key(results: list[Predicted]) -> dict[object, Predicted]:
+    return {p.key: p for p in results}
+
+
+def test_one_reporter_serves_in_due_order() -> None:
+    me = Reporter("r1", 12.0, ((0.0, 4 * H),))  # 12 WU an hour for four hours
+    got = by_key(
+        predict(
+            [
+                Waiting("a", 1 * H, 6.0, frozenset({"r1"})),
+                Waiting("b", 0.75 * H, 6.0, frozenset({"r1"})),
+                Waiting("c", 0.9 * H, 6.0, frozenset({"r1"})),
+            ],
+            [me],
+            24 * H,
+        )
+    )
+    # due order b, c, a: b starts at once, c after 6 WU (half an hour), a after 12 WU (1 h).
+    assert got["b"].start_s == 0 and got["b"].finish_s == pytest.approx(0.5 * H)
+    assert got["c"].start_s == pytest.approx(0.5 * H) and got["c"].work_ahead == 6.0
+    assert got["c"].breach  # finishes at 1 h, due at 0.9 h
+    assert got["a"].start_s == pytest.approx(1 * H) and got["a"].breach
+    assert not got["b"].breach
+
+
+def test_disjoint_pools_do_not_delay_each_other() -> None:
+    rs = [Reporter("x", 10.0, ((0.0, 8 * H),)), Reporter("y", 10.0, ((0.0, 8 * H),))]
+    got = by_key(
+        predict(
+            [
+                Waiting("x1", 1 * H, 50.0, frozenset({"x"})),
+                Waiting("y1", 2 * H, 5.0, frozenset({"y"})),
+            ],
+            rs,
+            24 * H,
+        )
+    )
+    assert got["y1"].start_s == 0 and got["y1"].work_ahead == 0
+    assert got["x1"].finish_s == pytest.approx(5 * H) and got["x1"].breach
+
+
+def test_overlapping_pools_share_work_by_capacity() -> None:
+    # r1 may take classes A and B, r2 only B: A's work falls wholly on r1, who is in B's pool.
+    rs = [Reporter("r1", 12.0, ((0.0, 8 * H),)), Reporter("r2", 12.0, ((0.0, 8 * H),))]
+    got = by_key(
+        predict(
+            [
+                Waiting("a", 1 * H, 12.0, frozenset({"r1"})),
+                Waiting("b", 2 * H, 4.0, frozenset({"r1", "r2"})),
+                Waiting("a2", 3 * H, 4.0, frozenset({"r1"})),
+            ],
+            rs,
+            24 * H,
+        )
+    )
+    # b has 12 WU ahead, served by a pool of 24 WU/h: starts after half an hour.
+    assert got["b"].work_ahead == pytest.approx(12.0)
+    assert got["b"].start_s == pytest.approx(0.5 * H)
+    # a2: a's 12 WU plus half of b's 4 WU (r1 is half of b's pool capacity) = 14 WU at 12 WU/h.
+    assert got["a2"].work_ahead == pytest.approx(14.0)
+    assert got["a2"].start_s == pytest.approx(14 / 12 * H)
+
+
+def test_rostered_session_later_and_no_capacity() -> None:
+    later = Reporter("r1", 6.0, ((2 * H, 6 * H),))
+    got = by_key(
+        predict(
+            [
+                Waiting("first", 3 * H, 3.0, frozenset({"r1"})),
+                Waiting("nobody", 10 * H, 1.0, frozenset({"ghost"})),
+                Waiting("nobody-far", 100 * H, 1.0, frozenset()),
+                Waiting("late", -60.0, 1.0, frozenset({"r1"})),
+            ],
+            [later],
+            48 * H,
+        )
+    )
+    assert got["late"].breach  # already overdue
+    # "late" (due first) is ahead: 1 WU at 6 WU/h from 2 h.
+    assert got["first"].start_s == pytest.approx(2 * H + H / 6)
+    assert got["first"].finish_s == pytest.approx(2 * H + H / 6 + 0.5 * H)
+    assert not got["first"].breach
+    assert got["nobody"].start_s is None and got["nobody"].breach  # due inside the horizon
+    assert got["nobody-far"].start_s is None and not got["nobody-far"].breach  # beyond it
+    assert got["nobody"].eligible == 0
+
+
+def test_capacity_runs_out_within_the_horizon() -> None:
+    short = Reporter("r1", 12.0, ((0.0, 1 * H),))
+    got = by_key(
+        predict([Waiting(i, (i + 1) * H, 6.0, frozenset({"r1"})) for i in range(3)], [short], 4 * H)
+    )
+    assert got[0].start_s == 0 and got[1].start_s == pytest.approx(0.5 * H)
+    assert got[2].start_s is None and got[2].breach  # 12 WU ahead, only 12 WU of capacity
