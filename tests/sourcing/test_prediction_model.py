@@ -103,3 +103,12 @@ def test_capacity_runs_out_within_the_horizon() -> None:
     )
     assert got[0].start_s == 0 and got[1].start_s == pytest.approx(0.5 * H)
     assert got[2].start_s is None and got[2].breach  # 12 WU ahead, only 12 WU of capacity
+
+
+def test_work_ending_with_a_session_starts_at_the_next_one() -> None:
+    split = Reporter("r1", 12.0, ((0.0, 1 * H), (3 * H, 4 * H)))
+    got = by_key(
+        predict([Waiting(i, 10 * H, 6.0, frozenset({"r1"})) for i in range(3)], [split], 24 * H)
+    )
+    assert got[2].start_s == pytest.approx(3 * H)  # not at 1 h, in the gap
+    assert got[2].finish_s == pytest.approx(3.5 * H)

@@ -90,10 +90,10 @@ class PoolCurve:
             return self._first_capacity()
         if work >= self.total - 1e-9:
             return None
-        i = bisect.bisect_left(self.cum, work) - 1
-        i = max(0, min(i, len(self.rates) - 1))
-        rate = self.rates[i]
-        return self.times[i] + ((work - self.cum[i]) / rate if rate > 0 else 0.0)
+        # the segment with cum[i] <= work < cum[i + 1]: it has capacity (a gap adds none), so
+        # work ending exactly where a session ends starts at the next session, not in the gap
+        i = bisect.bisect_right(self.cum, work) - 1
+        return self.times[i] + (work - self.cum[i]) / self.rates[i]
 
     def _first_capacity(self) -> float | None:
         for i, rate in enumerate(self.rates):

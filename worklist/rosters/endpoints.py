@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
@@ -95,7 +95,7 @@ def put_roster_day(
                 raise RosterError(f"sessions[{i}].{e}") from e
     except RosterError as e:
         db.rollback()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
     db.commit()
     return [_out(e) for e in entries_between(db, lo, hi + timedelta(hours=16), reporter_id)
             if lo <= e.start < hi]  # fmt: skip
@@ -114,6 +114,6 @@ def get_rosters(
     try:
         period = parse_period(start, end, services.settings.timezone)
     except PeriodError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
     rows = entries_between(db, period.start, period.end, reporter)
     return {"from": period.label_from, "to": period.label_to, "items": [_out(e) for e in rows]}

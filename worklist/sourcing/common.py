@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import Depends, HTTPException, Query
 from sqlmodel import Session, select
 
 from dashboards.periods import Period, PeriodError, parse_period
@@ -22,7 +22,7 @@ def period_of(start: str | None, end: str | None, tz: str) -> Period:
     try:
         return parse_period(start, end, tz)
     except PeriodError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
 
 
 def network_of(db: Session, given: str | None) -> str:
@@ -30,12 +30,10 @@ def network_of(db: Session, given: str | None) -> str:
     codes = list(db.exec(select(Network.code)).all())
     if given is not None:
         if given not in codes:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown network {given!r}")
+            raise HTTPException(422, f"unknown network {given!r}")
         return given
     if len(codes) != 1:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "name the network (there is not exactly one)"
-        )
+        raise HTTPException(422, "name the network (there is not exactly one)")
     return codes[0]
 
 
@@ -48,5 +46,5 @@ def aware(at: datetime | None, default: datetime) -> datetime:
     if at is None:
         return default
     if at.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a time needs a UTC offset")
+        raise HTTPException(422, "a time needs a UTC offset")
     return at

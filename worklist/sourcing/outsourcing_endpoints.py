@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -48,7 +48,7 @@ def post_bulk(
             db, services, f, body.provider, body.dry_run, actor_of(principal), utcnow()
         )
     except TransitionError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
 
 
 def _policy_answer(db: SessionDep, services: ServicesDep, network: str) -> dict[str, Any]:

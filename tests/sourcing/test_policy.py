@@ -1,0 +1,148 @@
+"""Breach prediction from the sweeper, exposed to dashboards, and the outsourcing policy:
+recommend, or send automatically within the daily budget."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer, mint
+from tests.sourcing.helpers import network, provider, reporter, services_of, session
+from tests.worklist.helpers import study
+from worklist.reporting.sweeper import sweep_once
+from worklist.sourcing.sweep import sourcing_pass
+
+H = 3600.0
+
+
+def _studies(client: TestClient, n: int, now: datetime, **kw: Any) -> list[str]:
+    uids = [f"40.{i}" for i in range(n)]
+    client.post(
+        "/api/v1/studies",
+        json=[
+            study(uid, acquired_at=(now - timedelta(hours=1, minutes=n - i)).isoformat(), **kw)
+            for i, uid in enumerate(uids)
+        ],
+    )
+    return uids
+
+
+def _expected(due: list[datetime], wu: float, now: datetime, windows: list[tuple[float, float]],
+              rate: float = 12.0) -> list[tuple[float | None, bool]]:  # fmt: skip
+    """Independent reckoning for one reporter: (start in seconds, breach) in due order."""
+    out = []
+    ahead = 0.0
+    for d in due:
+        start = None
+        left = ahead
+        for a, b in windows:
+            room = (b - a) * rate / H
+            if left < room:
+                start = a + left / rate * H
+                break
+            left -= room
+        due_s = (d - now).total_seconds()
+        breach = due_s <= 168 * H if start is None else start + wu / rate * H > due_s
+        out.append((start, breach))
+        ahead += wu
+    return out
+
+
+def test_predictions_follow_the_queue_and_the_roster(client: TestClient) -> None:
+    network(client)
+    rad = reporter(client, "rad1")
+    session(client, rad, "core")
+    now = datetime.now(UTC)
+    uids = _studies(client, 10, now, modality="CT", body_part="CAP", exam_code="CTCAP",
+                    patient_source="inpatient")  # fmt: skip
+    swept = sweep_once(services_of(client), now)
+    assert swept["predicted"] == 10
+    due = [datetime.fromisoformat(client.get(f"/api/v1/studies/{u}").json()["due_at"])
+           for u in uids]  # fmt: skip
+    ops = bearer(mint(client, "ops"))
+    got = client.get("/api/v1/predictions/breaches?only_breaching=false", headers=ops).json()
+    items = {i["study_uid"]: i for i in got["items"]}
+    expected = _expected(due, 6.0, now, [(0.0, 4 * H)])
+    for uid, (start, breach) in zip(uids, expected, strict=True):
+        item = items[uid]
+        assert item["predicted_breach"] is breach, uid
+        if start is None:
+            assert item["predicted_start"] is None
+        else:
+            at = datetime.fromisoformat(item["predicted_start"])
+            assert abs((at - now).total_seconds() - start) < 1, uid
+    assert [b for _, b in expected].count(True) == 2
+    breaching = client.get("/api/v1/predictions/breaches?site=rxk", headers=ops).json()["items"]
+    assert [i["study_uid"] for i in breaching] == uids[8:]
+    for uid in uids[8:]:
+        detail = client.get(f"/api/v1/studies/{uid}").json()
+        assert detail["outsourcing_recommended"]
+        event = detail["events"][-1]
+        assert event["kind"] == "outsourcing-recommended" and event["actor"] == "policy"
+        assert event["detail"]["rule"] == "predicted-breach"
+    assert not client.get(f"/api/v1/studies/{uids[0]}").json()["outsourcing_recommended"]
+
+    later = now + timedelta(hours=6)
+    csv = (
+        "reporter_id,date,start,end,kind\n"
+        f"rad1,{later.astimezone(UTC).date()},{later:%H:%M},"
+        f"{later + timedelta(hours=4):%H:%M},insourced\n"
+    )
+    r = client.post("/api/v1/rosters/import", content=csv,
+                    headers={**ops, "Content-Type": "text/csv"})  # fmt: skip
+    assert r.json()["created"] == 1, r.text
+    sourcing_pass(services_of(client), now, force=True)
+    assert client.get("/api/v1/predictions/breaches", headers=ops).json()["items"] == []
+    got = client.get("/api/v1/predictions/breaches?only_breaching=false").json()["items"]
+    starts = {i["study_uid"]: i["predicted_start"] for i in got}
+    roster_start = (later.replace(second=0, microsecond=0) - now).total_seconds()
+    expected = _expected(due, 6.0, now, [(0.0, 4 * H), (roster_start, roster_start + 4 * H)])
+    at = datetime.fromisoformat(starts[uids[8]])
+    assert abs((at - now).total_seconds() - expected[8][0]) < 1  # type: ignore[operator]
+
+
+def test_auto_outsourcing_stays_within_the_daily_budget(client: TestClient) -> None:
+    network(client)
+    provider(client, "cheap", modalities=["CR"], price={"CR": 30.0}, tat_hours=72)
+    r = client.put("/api/v1/outsourcing/policy", json={"mode": "auto", "daily_budget": 100})
+    assert r.status_code == 200 and r.json()["spent_today"] == 0
+    now = datetime.now(UTC)
+    uids = _studies(client, 5, now)  # routine GP chest X-rays: due in 7 days, nobody on duty
+    client.post("/api/v1/studies", json=[study("41.1", urgency="stroke", patient_source="ed")])
+    services = services_of(client)
+    done = sourcing_pass(services, now, force=True)
+    assert done["auto_outsourced"] == 3
+    statuses = {u: client.get(f"/api/v1/studies/{u}").json() for u in uids}
+    sent = [u for u in uids if statuses[u]["status"] == "outsourced"]
+    assert sent == uids[:3]  # the earliest due first
+    for u in uids[:3]:
+        event = next(e for e in statuses[u]["events"] if e["kind"] == "outsourced")
+        assert event["actor"] == "policy" and event["detail"]["mode"] == "policy"
+        assert event["detail"]["price"] == 30.0 and "auto" in event["detail"]["rule"]
+    for u in uids[3:]:
+        assert statuses[u]["status"] == "unreported" and statuses[u]["outsourcing_recommended"]
+        assert statuses[u]["events"][-1]["detail"]["rule"] == "predicted-breach; over budget"
+    stroke = client.get("/api/v1/studies/41.1").json()
+    assert stroke["status"] == "unreported"
+    assert "no provider meets the due time" in stroke["events"][-1]["detail"]["rule"]
+    policy = client.get("/api/v1/outsourcing/policy").json()
+    assert policy["spent_today"] == 90.0 and policy["mode"] == "auto"
+    again = sourcing_pass(services, now + timedelta(minutes=1), force=True)
+    assert again["auto_outsourced"] == 0 and again["recommended"] == 0  # 10 left: nothing fits
+    orders = client.get("/api/v1/outsourcing/orders").json()["items"]
+    assert sorted(o["study_uid"] for o in orders) == sorted(uids[:3])
+    assert {o["mode"] for o in orders} == {"policy"}
+
+
+def test_policy_off_and_the_sweeper_gate(client: TestClient) -> None:
+    network(client)
+    client.put("/api/v1/outsourcing/policy", json={"mode": "off"})
+    now = datetime.now(UTC)
+    uids = _studies(client, 2, now)
+    services = services_of(client)
+    assert sweep_once(services, now)["predicted"] == 2
+    assert sweep_once(services, now)["predicted"] == 0  # gated: once per interval
+    assert not client.get(f"/api/v1/studies/{uids[0]}").json()["outsourcing_recommended"]
+    assert len(client.get("/api/v1/predictions/breaches").json()["items"]) == 2
