@@ -31,8 +31,10 @@ def test_order_goes_to_the_provider_over_mllp_and_the_report_comes_back(
         json={"host": "127.0.0.1", "port": port, "receiving_application": "TELERAD"},
     )
     assert r.status_code == 200, r.text
-    client.post("/api/v1/studies", json=[study("20.1", modality="CT", body_part="HEAD",
-                                              description="CT Head")])  # fmt: skip
+    client.post(
+        "/api/v1/studies",
+        json=[study("20.1", modality="CT", body_part="HEAD", description="CT Head")],
+    )
     ops = bearer(mint(client, "ops"))
     with mllp_peer(port) as peer:
         r = client.post("/api/v1/studies/20.1/outsource", json={"provider": "p1"}, headers=ops)
@@ -58,8 +60,11 @@ def test_order_goes_to_the_provider_over_mllp_and_the_report_comes_back(
         if e["kind"] == "order-acked"
     )
     feed = bearer(mint(client, "feed"))
-    back = client.post("/api/v1/reports", headers=feed,
-                       json=[{"study_uid": "20.1", "reported_at": NOW.isoformat()}])  # fmt: skip
+    back = client.post(
+        "/api/v1/reports",
+        headers=feed,
+        json=[{"study_uid": "20.1", "reported_at": NOW.isoformat()}],
+    )
     assert back.status_code == 200 and back.json()["updated"] == 1, back.text
     detail = client.get("/api/v1/studies/20.1").json()
     assert detail["status"] == "reported" and detail["sourcing"] == "outsourced"
@@ -76,8 +81,10 @@ def test_an_unreachable_or_refusing_provider_is_retried_until_it_acknowledges(
     network(client)
     provider(client, "p1")
     port = free_port()
-    client.put("/api/v1/providers/p1/endpoint", json={"host": "127.0.0.1", "port": port,
-                                                      "timeout_seconds": 2})  # fmt: skip
+    client.put(
+        "/api/v1/providers/p1/endpoint",
+        json={"host": "127.0.0.1", "port": port, "timeout_seconds": 2},
+    )
     client.post("/api/v1/studies", json=[study("21.1"), study("21.2")])
     assert client.post("/api/v1/studies/21.1/outsource", json={"provider": "p1"}).status_code == 200
     (order,) = client.get("/api/v1/outsourcing/orders").json()["items"]
@@ -117,11 +124,16 @@ def test_bulk_outsourcing_by_filter_with_a_dry_run(client: TestClient) -> None:
     old = (NOW - timedelta(hours=30)).isoformat()
     client.post(
         "/api/v1/studies",
-        json=[study(f"23.{i}", acquired_at=(NOW - timedelta(hours=30 + i)).isoformat())
-              for i in range(5)]
-        + [study("23.9"), study("23.8", site="RL4", acquired_at=old),
-           study("23.7", modality="CT", body_part="HEAD", acquired_at=old)],
-    )  # fmt: skip
+        json=[
+            study(f"23.{i}", acquired_at=(NOW - timedelta(hours=30 + i)).isoformat())
+            for i in range(5)
+        ]
+        + [
+            study("23.9"),
+            study("23.8", site="RL4", acquired_at=old),
+            study("23.7", modality="CT", body_part="HEAD", acquired_at=old),
+        ],
+    )
     ops = bearer(mint(client, "ops"))
     plan = client.post(
         "/api/v1/outsourcing/bulk",
@@ -137,10 +149,16 @@ def test_bulk_outsourcing_by_filter_with_a_dry_run(client: TestClient) -> None:
     assert client.get("/api/v1/studies/23.4").json()["status"] == "unreported"
     sent = client.post(
         "/api/v1/outsourcing/bulk",
-        json={"site": "RXK", "modality": "CR", "older_than_hours": 24, "limit": 3,
-              "provider": "dear", "dry_run": False},
+        json={
+            "site": "RXK",
+            "modality": "CR",
+            "older_than_hours": 24,
+            "limit": 3,
+            "provider": "dear",
+            "dry_run": False,
+        },
         headers=ops,
-    ).json()  # fmt: skip
+    ).json()
     assert [i["result"] for i in sent["items"]] == ["sent"] * 3
     assert sum(i["price"] for i in sent["items"]) == 27.0
     for uid in ("23.4", "23.3", "23.2"):
@@ -148,5 +166,9 @@ def test_bulk_outsourcing_by_filter_with_a_dry_run(client: TestClient) -> None:
         assert d["status"] == "outsourced" and d["assignee"] == "dear"
         assert d["events"][-1]["detail"]["mode"] == "bulk"
     assert client.get("/api/v1/studies/23.1").json()["status"] == "unreported"
-    assert client.post("/api/v1/outsourcing/bulk", json={}, headers=bearer(mint(client, "lead"))
-                       ).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/api/v1/outsourcing/bulk", json={}, headers=bearer(mint(client, "lead"))
+        ).status_code
+        == 403
+    )

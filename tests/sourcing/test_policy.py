@@ -29,8 +29,13 @@ def _studies(client: TestClient, n: int, now: datetime, **kw: Any) -> list[str]:
     return uids
 
 
-def _expected(due: list[datetime], wu: float, now: datetime, windows: list[tuple[float, float]],
-              rate: float = 12.0) -> list[tuple[float | None, bool]]:  # fmt: skip
+def _expected(
+    due: list[datetime],
+    wu: float,
+    now: datetime,
+    windows: list[tuple[float, float]],
+    rate: float = 12.0,
+) -> list[tuple[float | None, bool]]:
     """Independent reckoning for one reporter: (start in seconds, breach) in due order."""
     out = []
     ahead = 0.0
@@ -55,12 +60,20 @@ def test_predictions_follow_the_queue_and_the_roster(client: TestClient) -> None
     rad = reporter(client, "rad1")
     session(client, rad, "core")
     now = datetime.now(UTC)
-    uids = _studies(client, 10, now, modality="CT", body_part="CAP", exam_code="CTCAP",
-                    patient_source="inpatient")  # fmt: skip
+    uids = _studies(
+        client,
+        10,
+        now,
+        modality="CT",
+        body_part="CAP",
+        exam_code="CTCAP",
+        patient_source="inpatient",
+    )
     swept = sweep_once(services_of(client), now)
     assert swept["predicted"] == 10
-    due = [datetime.fromisoformat(client.get(f"/api/v1/studies/{u}").json()["due_at"])
-           for u in uids]  # fmt: skip
+    due = [
+        datetime.fromisoformat(client.get(f"/api/v1/studies/{u}").json()["due_at"]) for u in uids
+    ]
     ops = bearer(mint(client, "ops"))
     got = client.get("/api/v1/predictions/breaches?only_breaching=false", headers=ops).json()
     items = {i["study_uid"]: i for i in got["items"]}
@@ -90,8 +103,9 @@ def test_predictions_follow_the_queue_and_the_roster(client: TestClient) -> None
         f"rad1,{later.astimezone(UTC).date()},{later:%H:%M},"
         f"{later + timedelta(hours=4):%H:%M},insourced\n"
     )
-    r = client.post("/api/v1/rosters/import", content=csv,
-                    headers={**ops, "Content-Type": "text/csv"})  # fmt: skip
+    r = client.post(
+        "/api/v1/rosters/import", content=csv, headers={**ops, "Content-Type": "text/csv"}
+    )
     assert r.json()["created"] == 1, r.text
     sourcing_pass(services_of(client), now, force=True)
     assert client.get("/api/v1/predictions/breaches", headers=ops).json()["items"] == []

@@ -40,26 +40,39 @@ def test_provider_prices_by_date_and_exam_code(client: TestClient) -> None:
     now = datetime.now(UTC)
     r = client.put(
         "/api/v1/providers/p1/prices",
-        json={"effective_from": (now - timedelta(days=60)).isoformat(),
-              "modalities": {"CT": 35.0, "MR": 50.0}, "exam_codes": {"CTCAP": 60.0}},
-    )  # fmt: skip
+        json={
+            "effective_from": (now - timedelta(days=60)).isoformat(),
+            "modalities": {"CT": 35.0, "MR": 50.0},
+            "exam_codes": {"CTCAP": 60.0},
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["modalities"] == {"CT": 40.0, "MR": 50.0}  # the PUT /providers price is newer
     month_ago = (now - timedelta(days=30)).isoformat().replace("+00:00", "Z")
     then = client.get("/api/v1/providers/p1/prices", params={"at": month_ago}).json()
     assert then["modalities"] == {"CT": 35.0, "MR": 50.0} and then["exam_codes"] == {"CTCAP": 60.0}
     assert client.get("/api/v1/providers").json()[0]["price"] == {"CT": 40.0, "MR": 50.0}
-    client.post("/api/v1/studies", json=[
-        study("30.1", modality="CT", body_part="HEAD"),
-        study("30.2", modality="CT", body_part="CAP", exam_code="CTCAP"),
-    ])  # fmt: skip
+    client.post(
+        "/api/v1/studies",
+        json=[
+            study("30.1", modality="CT", body_part="HEAD"),
+            study("30.2", modality="CT", body_part="CAP", exam_code="CTCAP"),
+        ],
+    )
     for uid in ("30.1", "30.2"):
         assert client.post(f"/api/v1/studies/{uid}/outsource", json={"provider": "p1"}).is_success
-    prices = {o["study_uid"]: o["price"] for o in
-              client.get("/api/v1/outsourcing/orders").json()["items"]}  # fmt: skip
+    prices = {
+        o["study_uid"]: o["price"] for o in client.get("/api/v1/outsourcing/orders").json()["items"]
+    }
     assert prices == {"30.1": 40.0, "30.2": 60.0}
-    assert client.put("/api/v1/providers/p1/prices", json={"modalities": {"CT": 1.0}},
-                      headers=bearer(mint(client, "ops"))).status_code == 403  # fmt: skip
+    assert (
+        client.put(
+            "/api/v1/providers/p1/prices",
+            json={"modalities": {"CT": 1.0}},
+            headers=bearer(mint(client, "ops")),
+        ).status_code
+        == 403
+    )
 
 
 def test_a_price_change_does_not_alter_last_months_cost(client: TestClient) -> None:
@@ -69,8 +82,11 @@ def test_a_price_change_does_not_alter_last_months_cost(client: TestClient) -> N
     client.post("/api/v1/studies", json=[study("31.1", modality="CT", body_part="HEAD")])
     client.post("/api/v1/studies/31.1/outsource", json={"provider": "p1"})
     now = datetime.now(UTC)
-    client.post("/api/v1/reports", headers=feed,
-                json=[{"study_uid": "31.1", "reported_at": now.isoformat()}])  # fmt: skip
+    client.post(
+        "/api/v1/reports",
+        headers=feed,
+        json=[{"study_uid": "31.1", "reported_at": now.isoformat()}],
+    )
     shift(client, ["31.1"], timedelta(days=-35))
     last_month = _day(now - timedelta(days=35))
     assert _total(client, last_month)["cost"]["outsourced"] == 40.0
@@ -90,19 +106,27 @@ def test_a_price_change_does_not_alter_last_months_cost(client: TestClient) -> N
 def test_insourcing_rate_versions_and_group_rates(client: TestClient) -> None:
     network(client)
     rad = reporter(client, "rad1")
-    rg = reporter(client, "rg1", group="radiographer",
-                  scope=[{"modalities": ["CR"], "body_parts": ["CHEST"]}])  # fmt: skip
+    rg = reporter(
+        client, "rg1", group="radiographer", scope=[{"modalities": ["CR"], "body_parts": ["CHEST"]}]
+    )
     now = datetime.now(UTC)
     old = (now - timedelta(days=90)).isoformat()
-    assert client.put("/api/v1/rates/insourcing",
-                      json={"basis": "work_unit", "amount": 10.0, "effective_from": old}
-                      ).status_code == 200  # fmt: skip
+    assert (
+        client.put(
+            "/api/v1/rates/insourcing",
+            json={"basis": "work_unit", "amount": 10.0, "effective_from": old},
+        ).status_code
+        == 200
+    )
     radiographers = {"basis": "work_unit", "amount": 6.0, "group": "radiographer"}
     client.put("/api/v1/rates/insourced", json={**radiographers, "effective_from": old})
-    client.post("/api/v1/studies", json=[
-        study("32.1", modality="CT", body_part="CAP", exam_code="CTCAP"),
-        study("32.2"),
-    ])  # fmt: skip
+    client.post(
+        "/api/v1/studies",
+        json=[
+            study("32.1", modality="CT", body_part="CAP", exam_code="CTCAP"),
+            study("32.2"),
+        ],
+    )
     session(client, rg, "insourced")
     assert pull_and_complete(client, rg, 1) == ["32.2"]
     session(client, rad, "insourced")

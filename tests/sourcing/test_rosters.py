@@ -4,6 +4,7 @@ one reporter's day through the API, and the listing."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
@@ -82,23 +83,38 @@ def test_put_one_reporters_day_replaces_it(client: TestClient) -> None:
     network(client)
     reporter(client, "rad1")
     day = "2026-12-01"
-    sessions = [
+    sessions: list[dict[str, Any]] = [
         {"start": "2026-12-01T08:00:00+00:00", "end": "2026-12-01T12:00:00+00:00", "kind": "core"},
-        {"start": "2026-12-01T13:00:00+00:00", "end": "2026-12-01T17:00:00+00:00",
-         "kind": "insourced", "rate": 350.0},
-    ]  # fmt: skip
+        {
+            "start": "2026-12-01T13:00:00+00:00",
+            "end": "2026-12-01T17:00:00+00:00",
+            "kind": "insourced",
+            "rate": 350.0,
+        },
+    ]
     r = client.put(f"/api/v1/rosters/rad1/{day}", json={"sessions": sessions})
     assert r.status_code == 200, r.text
     assert [s["kind"] for s in r.json()] == ["core", "insourced"]
     r = client.put(f"/api/v1/rosters/rad1/{day}", json={"sessions": sessions[1:]})
     assert [s["kind"] for s in r.json()] == ["insourced"]
-    overlap = [sessions[1], {**sessions[1], "start": "2026-12-01T16:00:00+00:00",
-                             "end": "2026-12-01T18:00:00+00:00"}]  # fmt: skip
+    overlap = [
+        sessions[1],
+        {**sessions[1], "start": "2026-12-01T16:00:00+00:00", "end": "2026-12-01T18:00:00+00:00"},
+    ]
     bad = client.put(f"/api/v1/rosters/rad1/{day}", json={"sessions": overlap})
     assert bad.status_code == 422 and "overlaps" in bad.text
-    other_day = client.put(f"/api/v1/rosters/rad1/{day}", json={"sessions": [
-        {"start": "2026-12-02T08:00:00+00:00", "end": "2026-12-02T12:00:00+00:00",
-         "kind": "core"}]})  # fmt: skip
+    other_day = client.put(
+        f"/api/v1/rosters/rad1/{day}",
+        json={
+            "sessions": [
+                {
+                    "start": "2026-12-02T08:00:00+00:00",
+                    "end": "2026-12-02T12:00:00+00:00",
+                    "kind": "core",
+                }
+            ]
+        },
+    )
     assert other_day.status_code == 422
     unknown = client.put(f"/api/v1/rosters/ghost/{day}", json={"sessions": sessions[:1]})
     assert unknown.status_code == 422

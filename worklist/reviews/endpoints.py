@@ -56,7 +56,10 @@ def post_next_review(db: SessionDep, services: ServicesDep, principal: ReporterD
     assert review.id is not None
     return ReviewTask(
         review_id=review.id,
-        study=StudyPublic.model_validate(study.model_dump()),
+        # a blind second read: the author is not named to the reviewer
+        study=StudyPublic.model_validate(
+            {**study.model_dump(), "assignee": None, "reported_by": None}
+        ),
         author_group=review.author_group,
         lease_expires_at=review.lease_expires_at,
         reason={"rule": "second-read", "sampled_by": review.sampled_by},
