@@ -12,6 +12,7 @@ from sqlalchemy import select
 from dashboards import me
 from dashboards.headroom import headroom
 from dashboards.periods import Period, PeriodError, local_midnight, month_starts, parse_period
+from dashboards.reading import reading
 from dashboards.schemas import ShareAnswer, TurnaroundAnswer
 from dashboards.share import reporting_share, reporting_share_monthly
 from dashboards.snapshot import SnapshotCache, SnapshotParams
@@ -59,7 +60,7 @@ def get_turnaround(
 ) -> dict[str, Any]:
     """Reports in the period against target, and what waits now, by urgency x modality."""
     period = _period(services, start, end)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         rows = turnaround(conn, period, datetime.now(UTC), site.upper() if site else None)
     return _answer(period, rows)
 
@@ -74,7 +75,7 @@ def get_reporting_share(
 ) -> dict[str, Any]:
     """Radiographer share of plain X-ray (CR, DX) reports by site, plus the network total."""
     period = _period(services, start, end)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         return _answer(period, reporting_share(conn, period, network))
 
 
@@ -84,7 +85,7 @@ def get_reporting_share_monthly(
 ) -> dict[str, Any]:
     """The share by local calendar month, per site and for the network (``site`` null)."""
     starts, answer = _monthly(services, months)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         rows = reporting_share_monthly(conn, starts, services.settings.timezone, network)
     return {**answer, "rows": rows}
 
@@ -99,7 +100,7 @@ def get_sourcing(
 ) -> dict[str, Any]:
     """Reports, work units and money by sourcing (core, insourced, outsourced) per site."""
     period = _period(services, start, end)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         return _answer(period, sourcing(conn, period, network))
 
 
@@ -109,7 +110,7 @@ def get_sourcing_monthly(
 ) -> dict[str, Any]:
     """Sourcing by local calendar month and site."""
     starts, answer = _monthly(services, months)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         rows = sourcing_monthly(conn, starts, services.settings.timezone, network)
     return {**answer, "rows": rows}
 
@@ -124,7 +125,7 @@ def get_headroom(
 ) -> dict[str, Any]:
     """Radiographer-reportable studies reported, by reporter group and site."""
     period = _period(services, start, end)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         return _answer(period, headroom(conn, period, network))
 
 
@@ -156,7 +157,7 @@ def get_backlog(
 
 
 def _reporter_network(services: Services, reporter_id: str) -> str:
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         network = conn.execute(
             select(REPORTER.c.network).where(REPORTER.c.id == reporter_id)
         ).scalar()
@@ -172,7 +173,7 @@ def get_tally(
     """Your cases and work units (completed, handed back, expired); today by default."""
     period = _period(services, start, end)
     assert principal.reporter_id is not None
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         counts = me.tally(conn, principal.reporter_id, period.start, period.end)
     return {"from": period.label_from, "to": period.label_to, **counts}
 
@@ -185,7 +186,7 @@ def get_status(services: ServicesDep, principal: ReporterDep) -> dict[str, Any]:
     tz = ZoneInfo(services.settings.timezone)
     today = datetime.now(UTC).astimezone(tz).date()
     start, end = local_midnight(today, tz), local_midnight(today + timedelta(days=1), tz)
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         state = me.session_and_case(conn, rid)
         state["tally"] = me.tally(conn, rid, start, end)
     state["in_hand"] = services.allocator(_reporter_network(services, rid)).in_hand(rid)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, and_, case, func, select
 from sqlalchemy import cast as sql_cast
 
-from dashboards.buckets import bucket_index, month_bounds, month_label
+from dashboards.buckets import month_bounds, month_index, month_label
 from dashboards.periods import Period
 from worklist.models import Reporter, Site, Study
 
@@ -79,7 +79,7 @@ def reporting_share_monthly(
     """Per local month: a row per site that reported plain X-ray, then the month's total."""
     s = STUDY.c
     bounds = month_bounds(starts, tz_name)
-    month = bucket_index(s.reported_at, bounds).label("month")
+    month = month_index(conn.dialect.name, s.reported_at, starts, tz_name).label("month")
     where = _reported_xray(bounds[0], bounds[-1])
     if network:
         where.append(s.network == network)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from dashboards import backlog
 from dashboards.periods import local_midnight
+from dashboards.reading import reading
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def build(engine: Engine, tz_name: str, params: SnapshotParams) -> dict[str, Any
     tz = ZoneInfo(tz_name)
     today = now.astimezone(tz).date()
     horizon = timedelta(minutes=params.horizon_minutes)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {
             "from": today.isoformat(),
             "to": today.isoformat(),

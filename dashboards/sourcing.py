@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from dashboards.buckets import bucket_index, month_bounds, month_label
+from dashboards.buckets import bucket_index, month_bounds, month_index, month_label
 from dashboards.periods import Period
 from worklist.models import Site, Study, StudyEvent
 
@@ -50,10 +50,17 @@ class _Tally:
 
 
 def _tallies(
-    conn: Connection, bounds: Sequence[datetime], network: str | None
+    conn: Connection,
+    bounds: Sequence[datetime],
+    network: str | None,
+    months: tuple[Sequence[date], str] | None = None,
 ) -> dict[Key, _Tally]:
     s = STUDY.c
-    index = bucket_index(s.reported_at, bounds).label("bucket")
+    index = (
+        month_index(conn.dialect.name, s.reported_at, *months)
+        if months
+        else bucket_index(s.reported_at, bounds)
+    ).label("bucket")
     where = [s.status == "reported", s.reported_at >= bounds[0], s.reported_at < bounds[-1]]
     if network:
         where.append(s.network == network)
@@ -107,7 +114,7 @@ def sourcing_monthly(
     conn: Connection, starts: Sequence[date], tz_name: str, network: str | None = None
 ) -> list[dict[str, Any]]:
     """Per local month: a row per site with reports, then the month's total."""
-    found = _tallies(conn, month_bounds(starts, tz_name), network)
+    found = _tallies(conn, month_bounds(starts, tz_name), network, (starts, tz_name))
     rows: list[dict[str, Any]] = []
     for index, day in enumerate(starts[:-1]):
         label = month_label(day)

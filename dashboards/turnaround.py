@@ -54,12 +54,11 @@ def turnaround(
         )
 
     on_time = func.sum(sql_cast(case((s.reported_at <= s.due_at, 1), else_=0), Integer))
+    minutes = minutes_between(conn.dialect.name, s.reported_at, s.acquired_at)
     counts = select(*keys, func.count(), on_time).where(and_(*reported_where)).group_by(*keys)
     for urgency, modality, reported, within in conn.execute(counts):
         r = row(urgency, modality)
         r["reported"], r["within_target"] = int(reported), int(within or 0)
-
-    minutes = minutes_between(conn.dialect.name, s.reported_at, s.acquired_at)
     source = select(*keys, minutes.label("value")).where(and_(*reported_where))
     for (urgency, modality), (median, p90) in grouped_percentiles(
         conn, source, ("urgency", "modality"), (0.5, 0.9)

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, create_engine
 
 from dashboards import backlog, headroom, share, sourcing, turnaround
 from dashboards.periods import month_starts, parse_period
+from dashboards.reading import reading
 from dashboards.snapshot import SnapshotParams, build
 from worklist.db import alembic_config
 from worklist.demo import seed
@@ -270,7 +271,7 @@ def queries(engine: Engine, now: datetime) -> dict[str, Callable[[], Any]]:
 
     def run(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
         def call() -> Any:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 return fn(conn, *args)
 
         return call

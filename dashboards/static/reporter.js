@@ -31,7 +31,10 @@
     if (reason.stage === 1) out.push("It was running out of time, so it was opened to every eligible radiologist, not just subspecialists.");
     if (reason.stage >= 2) out.push("It is close to breaching; operations have been told it may need outsourcing.");
     if (reason.patient_held && reason.patient_held.length) out.push(`${reason.patient_held.length} other waiting ${reason.patient_held.length === 1 ? "study" : "studies"} of this patient ${reason.patient_held.length === 1 ? "is" : "are"} held for you next.`);
-    if (reason.heads_compared) out.push(`The balancer compared the front of ${reason.heads_compared} queues you are eligible for.`);
+    if (reason.heads_compared) {
+      const n = reason.heads_compared;
+      out.push(`The balancer compared the front of ${n} ${n === 1 ? "queue" : "queues"} you are eligible for.`);
+    }
     return out;
   }
 

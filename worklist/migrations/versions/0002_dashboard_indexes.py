@@ -7,6 +7,7 @@
   ``ix_study_reported_at`` stays as it is on both.
 - ``ix_study_queue``: the live backlog, the breach gauge and ``waiting`` counts read only the
   studies still in the queue; a partial index keeps that to the few thousand waiting rows.
+- ``ix_study_acquired_at``: arrivals per hour today on the operations page.
 - ``ix_assignment_reporter_ended``: a reporter's tally for a day.
 
 Revision ID: 0002
@@ -50,6 +51,7 @@ def upgrade() -> None:
             postgresql_where=QUEUE,
             sqlite_where=QUEUE,
         )
+        batch_op.create_index("ix_study_acquired_at", ["acquired_at"], unique=False)
     with op.batch_alter_table("assignment", schema=None) as batch_op:
         batch_op.create_index(
             "ix_assignment_reporter_ended", ["reporter_id", "ended_at"], unique=False
@@ -60,5 +62,6 @@ def downgrade() -> None:
     with op.batch_alter_table("assignment", schema=None) as batch_op:
         batch_op.drop_index("ix_assignment_reporter_ended")
     with op.batch_alter_table("study", schema=None) as batch_op:
+        batch_op.drop_index("ix_study_acquired_at")
         batch_op.drop_index("ix_study_queue")
         batch_op.drop_index("ix_study_reported_cover")
