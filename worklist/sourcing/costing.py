@@ -39,7 +39,7 @@ ROSTER = RosterEntry.__table__  # type: ignore[attr-defined]
 ORDER = OutsourcingOrder.__table__  # type: ignore[attr-defined]
 SITE = Site.__table__  # type: ignore[attr-defined]
 KINDS = ("core", "insourced", "outsourced")
-REPORTED_OUTCOMES = ("completed", "reported-externally")
+REPORTED_OUTCOMES = ("completed", "external-report")
 EARLY_START = timedelta(hours=1)
 
 

@@ -48,7 +48,8 @@ def mark_reported_externally(
         raise TransitionError("study is already reported")
     if study.status == "cancelled":
         raise TransitionError("study is cancelled")
-    ended = _end_open_assignment(db, study, "reported-externally")
+    # (the outcome column holds 16 characters: "reported-externally" failed on PostgreSQL)
+    ended = _end_open_assignment(db, study, "external-report")
     previous = study.status
     study.status = "reported"
     study.reported_at = reported_at
