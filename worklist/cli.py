@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=_sweep
     )
 
+    from worklist.simulation.cli import register as register_simulate
+
+    register_simulate(commands)
     try:
         from connectors.cli import register
     except ImportError:
