@@ -116,3 +116,26 @@ def test_sampling_shares_are_met_and_reproducible() -> None:
     for group, share in (("radiographer", 0.2), ("registrar", 0.1), ("radiologist", 0.05)):
         picked = sum(rule_for(settings, group, u) is not None for u in draws) / len(draws)
         assert abs(picked - share) < 0.025, (group, picked)
+
+
+@pytest.mark.sourcing_settings(review_share_all=1.0)
+def test_concurrent_pulls_never_share_a_review(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    network(client)
+    author = reporter(client, "author")
+    client.post("/api/v1/studies", json=[study(f"51.{i}") for i in range(3)])
+    session(client, author)
+    assert len(pull_and_complete(client, author, 3)) == 3
+    readers = [reporter(client, f"rev{i}") for i in range(8)]
+    for who in readers:
+        session(client, who)
+
+    def pull(who: dict[str, str]) -> int | None:
+        r = client.post("/api/v1/worklist/reviews/next", headers=who)
+        assert r.status_code in (200, 204), r.text
+        return int(r.json()["review_id"]) if r.status_code == 200 else None
+
+    with ThreadPoolExecutor(8) as pool:
+        got = [g for g in pool.map(pull, readers) if g is not None]
+    assert len(got) == 3 and len(set(got)) == 3

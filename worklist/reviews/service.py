@@ -69,17 +69,19 @@ def next_review(db: Session, services: Services, reviewer_id: str) -> tuple[Revi
         .order_by(col(Review.created_at), col(Review.id))
         .limit(_CANDIDATES)
     ).all()
-    for review, study in candidates:
-        if not may_report(profile, to_queued(study.model_dump()), 1):
-            continue
+    eligible = [
+        (review.id, study)
+        for review, study in candidates
+        if may_report(profile, to_queued(study.model_dump()), 1)
+    ]
+    for review_id, study in eligible:
         won = db.connection().execute(
             update(REVIEW)
-            .where(REVIEW.c.id == review.id, _claimable(now))
+            .where(REVIEW.c.id == review_id, _claimable(now))
             .values(status="claimed", reviewer_id=reviewer_id, lease_expires_at=lease)
         )
         if won.rowcount != 1:
-            db.rollback()
-            continue
+            continue  # another radiologist took it a moment ago
         assert study.id is not None
         db.add(
             StudyEvent(
@@ -87,10 +89,12 @@ def next_review(db: Session, services: Services, reviewer_id: str) -> tuple[Revi
                 at=now,
                 kind="review-claimed",
                 actor=reviewer_id,
-                detail={"review": review.id, "rule": "second-read"},
+                detail={"review": review_id, "rule": "second-read"},
             )
         )
         db.commit()
+        review = db.get(Review, review_id)
+        assert review is not None
         db.refresh(review)
         return review, study
     return None
