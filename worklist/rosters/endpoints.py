@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from dashboards.periods import PeriodError, local_midnight, parse_period
@@ -45,6 +45,21 @@ class RosterEntryOut(BaseModel):
     reference: str | None
 
 
+def _starting(db: Session, reporter_id: str, lo: datetime, hi: datetime) -> list[RosterEntry]:
+    """One reporter's sessions starting in [lo, hi)."""
+    return list(
+        db.exec(
+            select(RosterEntry)
+            .where(
+                RosterEntry.reporter_id == reporter_id,
+                col(RosterEntry.start) >= lo,
+                col(RosterEntry.start) < hi,
+            )
+            .order_by(col(RosterEntry.start))
+        ).all()
+    )
+
+
 def _out(e: RosterEntry) -> RosterEntryOut:
     return RosterEntryOut.model_validate(e.model_dump())
 
@@ -74,13 +89,7 @@ def put_roster_day(
     """Replace one reporter's sessions starting on a local date (an empty list clears it)."""
     tz = ZoneInfo(services.settings.timezone)
     lo, hi = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
-    old = db.exec(
-        select(RosterEntry).where(
-            RosterEntry.reporter_id == reporter_id,
-            col(RosterEntry.start) >= lo,
-            col(RosterEntry.start) < hi,
-        )
-    ).all()
+    old = _starting(db, reporter_id, lo, hi)
     writer = RosterWriter(db, replacing=[e.id for e in old if e.id is not None])
     for e in old:
         db.delete(e)
@@ -97,8 +106,7 @@ def put_roster_day(
         db.rollback()
         raise HTTPException(422, str(e)) from e
     db.commit()
-    return [_out(e) for e in entries_between(db, lo, hi + timedelta(hours=16), reporter_id)
-            if lo <= e.start < hi]  # fmt: skip
+    return [_out(e) for e in _starting(db, reporter_id, lo, hi)]
 
 
 @router.get("/rosters")

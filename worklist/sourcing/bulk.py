@@ -61,8 +61,12 @@ def bulk_outsource(
     items: list[dict[str, Any]] = []
     plan: list[tuple[Study, str]] = []
     for study in select_backlog(db, f, now):
-        item: dict[str, Any] = {"study_uid": study.study_uid, "site": study.site,
-                                "modality": study.modality, "due_at": study.due_at}  # fmt: skip
+        item: dict[str, Any] = {
+            "study_uid": study.study_uid,
+            "site": study.site,
+            "modality": study.modality,
+            "due_at": study.due_at,
+        }
         if provider_id is not None:
             provider, prices = offers[0]
             if provider.modalities and study.modality not in provider.modalities:

@@ -76,17 +76,28 @@ class SessionPricer:
 
     def __init__(self, conn: Connection, session_ids: set[int], books: dict[str, RateBook]):
         self.books = books
-        self.sessions = {
-            r.id: r
-            for r in conn.execute(
-                select(SESSION.c.id, SESSION.c.reporter_id, SESSION.c.kind, SESSION.c.started_at)
-                .where(SESSION.c.id.in_(session_ids))
-            )
-        } if session_ids else {}  # fmt: skip
+        self.sessions = (
+            {
+                r.id: r
+                for r in conn.execute(
+                    select(
+                        SESSION.c.id, SESSION.c.reporter_id, SESSION.c.kind, SESSION.c.started_at
+                    ).where(SESSION.c.id.in_(session_ids))
+                )
+            }
+            if session_ids
+            else {}
+        )
         self.roster: dict[str, list[Any]] = defaultdict(list)
         reporters = {s.reporter_id for s in self.sessions.values()}
         if reporters:
-            for e in conn.execute(select(ROSTER).where(ROSTER.c.reporter_id.in_(reporters))):
+            starts = [x.started_at for x in self.sessions.values()]
+            near = select(ROSTER).where(
+                ROSTER.c.reporter_id.in_(reporters),
+                ROSTER.c.start <= max(starts) + EARLY_START,
+                ROSTER.c.end > min(starts),
+            )
+            for e in conn.execute(near):
                 self.roster[e.reporter_id].append(e)
         self.session_wu: dict[int, float] = {}
         if session_ids:
@@ -107,9 +118,14 @@ class SessionPricer:
         return None
 
     def cost(
-        self, session_id: int | None, network: str, group: str | None, kind: str, wu: float,
+        self,
+        session_id: int | None,
+        network: str,
+        group: str | None,
+        kind: str,
+        wu: float,
         reported_at: datetime,
-    ) -> float:  # fmt: skip
+    ) -> float:
         """The cost of one report of ``wu`` work units made in this session."""
         session = self.sessions.get(session_id) if session_id is not None else None
         price: SessionPrice | None = None
@@ -141,8 +157,15 @@ def sourcing_costs(
         where.append(s.network == network)
     reported = conn.execute(
         select(
-            s.id, s.site, s.network, s.sourcing, s.work_units, s.reported_at,
-            a.session_id, a.work_units.label("a_wu"), REPORTER.c.group,
+            s.id,
+            s.site,
+            s.network,
+            s.sourcing,
+            s.work_units,
+            s.reported_at,
+            a.session_id,
+            a.work_units.label("a_wu"),
+            REPORTER.c.group,
         )
         .select_from(
             STUDY.outerjoin(
@@ -150,7 +173,7 @@ def sourcing_costs(
             ).outerjoin(REPORTER, REPORTER.c.id == a.reporter_id)
         )
         .where(*where)
-    ).all()  # fmt: skip
+    ).all()
     prices = _order_prices(conn, [r.id for r in reported if r.sourcing == "outsourced"])
     with Session(conn) as db:
         books = {n: load_rates(db, n) for n in {r.network for r in reported}}
