@@ -91,6 +91,7 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
             )
         return principal
 
+    check.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by the auth tests
     return check
 
 
