@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,21 +10,14 @@ from typing import Any
 
 import httpx
 import sqlalchemy
-import uvicorn
 from pydantic import SecretStr
 
 from worklist.app import create_app
 from worklist.demo import seed
+from worklist.embedded import free_port, serve_in_thread, wait_ready
 from worklist.settings import Settings
 
 ADMIN = "bench-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def fresh_postgres(url: str, name: str) -> str:
@@ -69,32 +59,13 @@ def running_service(
         log_level="WARNING",
         **overrides,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("service did not start")
-    with httpx.Client(
-        base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
-    ) as admin:
-        try:
-            yield Running(url=url, admin=admin)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+    with (
+        serve_in_thread(create_app(settings)) as url,
+        httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        ) as admin,
+    ):
+        yield Running(url=url, admin=admin)
 
 
 def seed_sites(admin: httpx.Client) -> list[str]:
@@ -146,15 +117,7 @@ def serve_subprocess(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("service did not start")
+        wait_ready(url)
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
         ) as admin:

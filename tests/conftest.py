@@ -53,9 +53,6 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 # --- databases -------------------------------------------------------------------------------
 
 import shutil  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
 import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -64,6 +61,7 @@ import sqlalchemy  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from worklist import db as database  # noqa: E402
+from worklist.embedded import free_port, serve_in_thread  # noqa: E402, F401
 from worklist.settings import Settings  # noqa: E402
 
 ADMIN_TOKEN = "test-admin-token"
@@ -188,13 +186,6 @@ def mint(client: TestClient, role: str, reporter_id: str | None = None) -> str:
 # --- a real running service (uvicorn on a loopback port) ---------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class LiveService:
     url: str
@@ -215,8 +206,6 @@ def live_service(
     tmp_path: Path, sqlite_template: Path, redis_url: str, redis_client: redis.Redis
 ) -> Iterator[LiveService]:
     """The whole service served by uvicorn on a free port, on SQLite and the test Redis."""
-    import uvicorn
-
     from worklist.app import create_app
 
     path = tmp_path / "live.db"
@@ -229,25 +218,8 @@ def live_service(
         patient_hash_key="test-secret",  # type: ignore[arg-type]
         sweep_interval_seconds=0.5,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("live service did not start")
-    with httpx.Client(base_url=url, headers=bearer(ADMIN_TOKEN), timeout=10) as admin:
-        try:
-            yield LiveService(url=url, client=admin)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+    with (
+        serve_in_thread(create_app(settings)) as url,
+        httpx.Client(base_url=url, headers=bearer(ADMIN_TOKEN), timeout=10) as admin,
+    ):
+        yield LiveService(url=url, client=admin)

@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.conftest import free_port
+from worklist.embedded import free_port, wait_ready
 
 WORKLIST = [sys.executable, "-m", "worklist.cli"]
 
@@ -59,12 +58,7 @@ def test_serve_then_rebuild_and_sweep(env: dict[str, str]) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_ready(base, timeout=30)
         headers = {"Authorization": "Bearer cli-admin"}
         site = {"name": "Sandwell", "network": "wm"}
         assert httpx.put(f"{base}/api/v1/sites/RXK", json=site, headers=headers).status_code == 201
@@ -99,12 +93,7 @@ def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_ready(base, timeout=30)
         headers = {"Authorization": "Bearer cli-admin", "X-Request-ID": "trace-42"}
         httpx.put(f"{base}/api/v1/sites/RXK", json={"name": "S", "network": "wm"}, headers=headers)
         study = {

@@ -13,31 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import uvicorn
 from pydantic import SecretStr
 
 from worklist.app import create_app
 from worklist.demo import seed
+from worklist.embedded import serve_in_thread
 from worklist.settings import Settings
 
 RELEASE_REASONS = ["outside my competence", "needs prior imaging", "end of session"]
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the main thread keeps Ctrl-C
-        pass
-
-
-def _wait_ready(base: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the demo service did not become ready")
 
 
 def seed_network(client: httpx.Client) -> None:
@@ -101,69 +84,69 @@ def _reporter(base: str, token: str, kind: str, stop: threading.Event, rng: rand
         client.delete("/api/v1/sessions/current")
 
 
+def _start_team(
+    base: str, admin: httpx.Client, reporters: int, rate: float, stop: threading.Event
+) -> tuple[dict[str, str], int, str, str]:
+    """Mint tokens, start the feed and the simulated reporters; returns what to print."""
+    tokens = {role: _mint(admin, role) for role in ("feed", "ops", "lead")}
+    team = list(seed.reporters())
+    working = random.Random(3).sample(team, k=min(reporters, len(team)))
+    spare = next(r for r in team if r not in working)
+    workers = [threading.Thread(target=_feed, args=(base, tokens["feed"], rate, stop), daemon=True)]
+    for i, rid in enumerate(working):
+        kind = "insourced" if i % 4 == 0 else "core"
+        args = (base, _mint(admin, "reporter", rid), kind, stop, random.Random(i))
+        workers.append(threading.Thread(target=_reporter, args=args, daemon=True))
+    for worker in workers:
+        worker.start()
+    return tokens, len(team), spare, _mint(admin, "reporter", spare)
+
+
 def run_demo(host: str, port: int, rate: float, reporters: int) -> int:
     """Serve the demo network until Ctrl-C, printing where to look and the tokens to use."""
     admin_token = "wl_demo_admin_" + secrets.token_urlsafe(12)
     settings = Settings(admin_token=SecretStr(admin_token))
-    app = create_app(settings)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://{host}:{port}"
-    _wait_ready(base)
     stop = threading.Event()
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_token}"}) as admin:
-        seed_network(admin)
-        tokens = {role: _mint(admin, role) for role in ("feed", "ops", "lead")}
-        team = list(seed.reporters())
-        rng = random.Random(3)
-        working = rng.sample(team, k=min(reporters, len(team)))
-        reporter_tokens = {rid: _mint(admin, "reporter", rid) for rid in working}
-        spare = next(r for r in team if r not in working)
-        reporter_tokens_spare = _mint(admin, "reporter", spare)
-    workers = [threading.Thread(target=_feed, args=(base, tokens["feed"], rate, stop), daemon=True)]
-    for i, token in enumerate(reporter_tokens.values()):
-        kind = "insourced" if i % 4 == 0 else "core"
-        workers.append(
-            threading.Thread(
-                target=_reporter, args=(base, token, kind, stop, random.Random(i)), daemon=True
-            )
-        )
-    for worker in workers:
-        worker.start()
-    print(
-        f"""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with serve_in_thread(create_app(settings), host, port) as base:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as admin:
+            seed_network(admin)
+            tokens, team_size, spare, spare_token = _start_team(base, admin, reporters, rate, stop)
+        print(
+            f"""
 Worklist balancer demo is running at {base}
-  network '{seed.NETWORK}': {len(seed.SITES)} sites, {len(team)} reporters, \
+  network '{seed.NETWORK}': {len(seed.SITES)} sites, {team_size} reporters, \
 {len(seed.PROVIDERS)} providers
-  {len(reporter_tokens)} simulated reporters pull and complete cases; \
+  {min(reporters, team_size)} simulated reporters pull and complete cases; \
 a feed adds ~{rate}/s studies
 
+  Pages (sign in with a token below):
+    Reporter:      {base}/reporter
+    Operations:    {base}/ops
+    Network lead:  {base}/lead
   API docs:        {base}/docs
   Metrics:         {base}/metrics
   Admin token:     {admin_token}
   Ops token:       {tokens["ops"]}
   Lead token:      {tokens["lead"]}
   Feed token:      {tokens["feed"]}
-  Reporter token:  {reporter_tokens_spare}
+  Reporter token:  {spare_token}
                    (reporter {spare}, not simulated: pull cases yourself)
 
 Try:
   curl -H 'Authorization: Bearer {admin_token}' {base}/api/v1/sites
   curl -H 'Authorization: Bearer {tokens["ops"]}' '{base}/api/v1/studies?status=claimed&limit=5'
-  curl -X POST -H 'Authorization: Bearer {reporter_tokens_spare}' \\
+  curl -X POST -H 'Authorization: Bearer {spare_token}' \\
        -H 'Content-Type: application/json' -d '{{"kind":"core"}}' {base}/api/v1/sessions
-  curl -X POST -H 'Authorization: Bearer {reporter_tokens_spare}' {base}/api/v1/worklist/next
+  curl -X POST -H 'Authorization: Bearer {spare_token}' {base}/api/v1/worklist/next
 
 Ctrl-C stops it. Data lives in {settings.data_dir.resolve()}.""",
-        flush=True,
-    )
-    try:
-        while thread.is_alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    stop.set()
-    server.should_exit = True
-    thread.join(timeout=10)
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        stop.set()
     return 0
