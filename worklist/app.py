@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
         stop = asyncio.Event()
         sweeper = (
             asyncio.create_task(run_sweeper(services, stop, app.state.metrics.count_sweep))
-            if run_sweeper_task
+            if run_sweeper_task and settings.run_sweeper
             else None
         )
         try:

@@ -91,6 +91,13 @@ def _sweep(_: argparse.Namespace) -> int:
     return 0
 
 
+def _sweeper(_: argparse.Namespace) -> int:
+    from worklist.serving import sweep_process
+
+    sweep_process()
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from worklist.demo import run_demo
 
@@ -141,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     alloc_commands.add_parser("sweep", help="one pass of lease expiry and widening").set_defaults(
         func=_sweep
     )
+    commands.add_parser(
+        "sweeper",
+        help="run housekeeping (leases, widening, predictions) as its own process; "
+        "set WORKLIST_RUN_SWEEPER=false on the API processes",
+    ).set_defaults(func=_sweeper)
 
     from worklist.simulation.cli import register as register_simulate
 

@@ -7,6 +7,7 @@ new connections evenly over them (a shared accept socket lets one busy worker ta
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -37,10 +38,29 @@ def serve_one(host: str, port: int, reuse_port: bool) -> None:
     server.run(sockets=[_socket(host, port)] if reuse_port else None)
 
 
+def sweep_process() -> None:
+    """Housekeeping in its own process, so its bursts never hold an API worker's GIL."""
+    import threading
+
+    from worklist.reporting.sweeper import sweep_forever
+    from worklist.services import open_services
+    from worklist.settings import Settings
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    services = open_services(Settings())
+    try:
+        sweep_forever(services, stop)
+    finally:
+        services.close()
+
+
 def serve_many(host: str, port: int, workers: int) -> None:
-    """Start ``workers`` processes and stop them all on SIGTERM/SIGINT."""
+    """Start ``workers`` API processes and one sweeper; stop them all on SIGTERM/SIGINT."""
     ctx = multiprocessing.get_context("spawn")
-    processes = [
+    processes = [ctx.Process(target=sweep_process, name="worklist-sweeper")]
+    os.environ["WORKLIST_RUN_SWEEPER"] = "false"  # the API workers leave housekeeping to it
+    processes += [
         ctx.Process(target=serve_one, args=(host, port, True), name=f"worklist-{i}")
         for i in range(workers)
     ]

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=20 * 60, ge=10)
     patient_hold_seconds: int = Field(default=30 * 60, ge=10)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # False when a separate `worklist sweeper` process does housekeeping (serve --workers N).
+    run_sweeper: bool = True
 
     # Ranking weights, in minutes of due time (DESIGN.md section 4).
     subspecialty_bonus_minutes: int = 60

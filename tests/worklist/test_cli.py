@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -111,3 +113,43 @@ def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -
     assert lines, stderr
     assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
     assert "9434765919" not in stderr
+
+
+def test_serve_with_workers_and_a_sweeper_process(env: dict[str, str]) -> None:
+    """Two API workers share the port (SO_REUSEPORT) and one sweeper process expires leases."""
+    port = free_port()
+    env = {**env, "WORKLIST_SWEEP_INTERVAL_SECONDS": "0.3", "WORKLIST_LEASE_SECONDS": "10"}
+    server = subprocess.Popen(
+        [*WORKLIST, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, timeout=60)
+        admin = {"Authorization": "Bearer cli-admin"}
+        httpx.put(f"{base}/api/v1/sites/RXK", json={"name": "S", "network": "wm"}, headers=admin)
+        reporter = {"name": "R", "group": "radiologist", "home_site": "RXK", "sites": ["RXK"]}
+        httpx.put(f"{base}/api/v1/reporters/r1", json=reporter, headers=admin)
+        token = httpx.post(
+            f"{base}/api/v1/tokens", json={"role": "reporter", "reporter_id": "r1"}, headers=admin
+        ).json()["token"]
+        me = {"Authorization": f"Bearer {token}"}
+        study = {"study_uid": "9.9", "site": "RXK", "modality": "CR",
+                 "acquired_at": "2026-11-23T08:00:00+00:00"}  # fmt: skip
+        assert httpx.post(f"{base}/api/v1/studies", json=[study], headers=admin).status_code == 200
+        assert (
+            httpx.post(f"{base}/api/v1/sessions", json={"kind": "core"}, headers=me).status_code
+            == 201
+        )
+        assert httpx.post(f"{base}/api/v1/worklist/next", headers=me).status_code == 200
+        # Nobody completes it: the sweeper process must return it to the worklist.
+        deadline = time.monotonic() + 30
+        status = "claimed"
+        while time.monotonic() < deadline and status != "unreported":
+            time.sleep(0.5)
+            status = httpx.get(f"{base}/api/v1/studies/9.9", headers=admin).json()["status"]
+        assert status == "unreported"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -115,6 +116,16 @@ def _reconcile(services: Services, db: Session, network: str, now: datetime) -> 
         with services.engine.begin() as conn:
             enqueue_and_audit(services, conn, requeue)  # type: ignore[arg-type]
     return len(requeue)
+
+
+def sweep_forever(services: Services, stop: threading.Event) -> None:
+    """The `worklist sweeper` process: one pass every interval until stopped."""
+    while not stop.is_set():
+        try:
+            sweep_once(services, datetime.now(UTC))
+        except Exception:
+            log.exception("sweep failed")
+        stop.wait(services.settings.sweep_interval_seconds)
 
 
 async def run_sweeper(
