@@ -94,12 +94,23 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
     """
     conn = db.connection()
     who = conn.execute(
-        core_select(_reporter_t.c.network, _reporter_t.c.active).where(
-            _reporter_t.c.id == reporter_id
+        core_select(
+            _reporter_t.c.network,
+            _reporter_t.c.active,
+            _session.c.id.label("session_id"),
+            _session.c.kind.label("session_kind"),
         )
+        .select_from(_reporter_t)
+        .outerjoin(
+            _session,
+            (_session.c.reporter_id == _reporter_t.c.id) & _session.c.ended_at.is_(None),
+        )
+        .where(_reporter_t.c.id == reporter_id)
     ).first()
     if who is None or not who.active:
         raise FlowError(403, "this reporter is unknown or inactive")
+    if who.session_id is None:
+        raise FlowError(409, "start a session before pulling cases")
     allocator = services.allocator(who.network)
     lease_ms = services.settings.lease_seconds * 1000
     for _ in range(3):
@@ -119,14 +130,6 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
             # A release is being committed right now: give it back and pull again.
             allocator.release(reporter_id, claim.study_id, _ms(now))
             continue
-        session = conn.execute(
-            core_select(_session.c.id, _session.c.kind).where(
-                _session.c.reporter_id == reporter_id, _session.c.ended_at.is_(None)
-            )
-        ).first()
-        if session is None:
-            allocator.release(reporter_id, claim.study_id, _ms(now))
-            raise FlowError(409, "start a session before pulling cases")
         assignment_id = uuid.uuid4().hex
         lease_expires_at = _from_ms(claim.lease_expires_ms)
         try:
@@ -135,8 +138,8 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
                     id=assignment_id,
                     study_id=row.id,
                     reporter_id=reporter_id,
-                    session_id=session.id,
-                    sourcing=session.kind,
+                    session_id=who.session_id,
+                    sourcing=who.session_kind,
                     work_units=row.work_units,
                     via=claim.via,
                     claimed_at=now,
@@ -148,7 +151,10 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
                 _study.update()
                 .where(_study.c.id == row.id)
                 .values(
-                    status="claimed", assignee=reporter_id, sourcing=session.kind, updated_at=now
+                    status="claimed",
+                    assignee=reporter_id,
+                    sourcing=who.session_kind,
+                    updated_at=now,
                 )
             )
             conn.execute(
@@ -169,7 +175,7 @@ def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, A
             **row._mapping,
             "status": "claimed",
             "assignee": reporter_id,
-            "sourcing": session.kind,
+            "sourcing": who.session_kind,
         }
         return {
             "assignment_id": assignment_id,
