@@ -100,14 +100,14 @@ def ingest_studies(services: Services, items: list[Any], actor: str) -> IngestRe
                 columns.update(status="unreported", created_at=now, widening_stage=0)
                 new_rows.append(columns)
         if new_rows:
-            conn.execute(insert(_study), new_rows)
-            ids: dict[str, int] = dict(
-                conn.execute(
-                    select(_study.c.study_uid, _study.c.id).where(
-                        _study.c.study_uid.in_([r["study_uid"] for r in new_rows])
-                    )
-                ).all()
+            # One multi-row INSERT ... RETURNING (SQLAlchemy's insertmanyvalues) hands back ids.
+            inserted = conn.execute(
+                insert(_study).returning(
+                    _study.c.study_uid, _study.c.id, sort_by_parameter_order=True
+                ),
+                new_rows,
             )
+            ids: dict[str, int] = {uid: sid for uid, sid in inserted}
             for row in new_rows:
                 row["_id"] = ids[row["study_uid"]]
         if changed_rows:
