@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench load clean venv
 
 venv: $(VENV)/.installed
 
@@ -29,6 +29,12 @@ lint: venv
 bench: venv
 	$(BIN)/python -m load_tests.bench_ingest
 	$(BIN)/python -m load_tests.bench_allocator
+
+# Bounded Locust run (about 2 minutes) against `worklist serve`; fails when a threshold in
+# load_tests/thresholds.py is missed. LOAD_ARGS="--seconds 60 --sqlite" etc.
+load: venv
+	$(BIN)/pip install --quiet -e '.[dev,load]'
+	$(BIN)/python -m load_tests.run_load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .worklist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,8 @@
+"""Locust entry point: the scenarios live in ``load_tests/scenarios``; run it through
+``make load`` (``load_tests/run_load.py``), which seeds the service and checks thresholds."""
+
+from load_tests.scenarios.dashboards import LeadUser, OpsUser
+from load_tests.scenarios.feeds import FeedUser
+from load_tests.scenarios.reporters import ReporterUser
+
+__all__ = ["FeedUser", "LeadUser", "OpsUser", "ReporterUser"]
