@@ -1,5 +1,6 @@
 /* Network lead page: radiographer share against the 40%/50% targets (by site and by month),
-   insourcing against outsourcing (volume, work units, cost), and headroom. */
+   insourcing against outsourcing (volume, work units, cost), and headroom (reportable work others
+   reported while a radiographer who may report it was on duty). */
 "use strict";
 
 (() => {
@@ -53,9 +54,14 @@
       ],
     });
     Charts.bars($("cost-chart"), {
-      label: "Outsourcing cost by month (provider prices)", height: 180,
-      categories: months.map(WL.month), format: (v) => "£" + Math.round(v).toLocaleString("en-GB"),
-      series: [{ name: "outsourcing cost", color: "#D55E00", values: totals.map((t) => t.cost.outsourced) }],
+      label: "Cost of core, insourced and outsourced reporting by month",
+      categories: months.map(WL.month), stacked: true,
+      format: (v) => "£" + Math.round(v).toLocaleString("en-GB"),
+      series: [
+        { name: "core", color: "#009E73", values: totals.map((t) => t.cost.core) },
+        { name: "insourced", color: "#0072B2", values: totals.map((t) => t.cost.insourced) },
+        { name: "outsourced", color: "#D55E00", values: totals.map((t) => t.cost.outsourced) },
+      ],
     });
   }
 
@@ -64,7 +70,7 @@
       r.site === null ? WL.el("strong", {}, "Network") : r.site,
       num(r.core), num(r.insourced), num(r.outsourced),
       num(`${r.work_units.core + r.work_units.insourced} / ${r.work_units.outsourced}`),
-      num(money(r.cost.outsourced)),
+      num(money(r.cost.core)), num(money(r.cost.insourced)), num(money(r.cost.outsourced)),
     ]);
   }
 
@@ -72,7 +78,7 @@
     WL.rows($("head-rows"), body.rows, (r) => [
       r.site === null ? WL.el("strong", {}, "Network") : siteName(r.site),
       num(r.reportable_reported), num(r.by_radiologist), num(r.by_registrar), num(r.by_radiographer),
-      num(r.radiologist_work_units), num(WL.pct(r.radiologist_fraction)),
+      num(r.radiographer_on_duty), num(r.headroom_work_units), num(WL.pct(r.headroom_share)),
     ], "No radiographer-reportable studies were reported in the period.");
   }
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveService
+from tests.dashboards.helpers import reportable_codes
 from tests.worklist.helpers import study
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -187,12 +188,20 @@ def test_lead_page_shows_the_share(live_service: LiveService, page: Any) -> None
         study(uid, site=site, acquired_at=(now - timedelta(minutes=50)).isoformat())
         for uid, site, _ in plan
     ])  # fmt: skip
-    for uid, _, who in plan:
+    rg2 = {"Authorization": f"Bearer {live_service.token('reporter', 'rg2')}"}
+    live_service.client.post("/api/v1/sessions", json={"kind": "core"}, headers=rg2)
+    for uid, _, who in plan:  # reported while rg2 (CR/DX at both sites) is on duty
         r = live_service.client.post(
             f"/api/v1/studies/{uid}/report",
-            json={"reported_at": (now - timedelta(minutes=5)).isoformat(), "reporter": who},
+            json={"reported_at": datetime.now(UTC).isoformat(), "reporter": who},
         )
         r.raise_for_status()
+    reportable = reportable_codes()
+    assert all(
+        live_service.client.get(f"/api/v1/studies/{uid}").json()["exam_code"] in reportable
+        for uid, _, _ in plan
+    )
+    headroom = {site: sum(w == "rad1" for _, s, w in plan if s == site) for site in ("RXK", "RL4")}
     expected = {}
     for site in ("RXK", "RL4"):
         mine = [who for uid, s, who in plan if s == site]
@@ -210,6 +219,12 @@ def test_lead_page_shows_the_share(live_service: LiveService, page: Any) -> None
     assert "below 40%" in page.locator("#share-rows tr", has_text="RL4").inner_text()
     assert "meets 50%" in page.locator("#share-rows tr", has_text="RXK").inner_text()
     assert page.locator("#share-chart svg[role=img]").count() == 1
+    page.locator("#head-rows tr", has_text="RL4").wait_for()
+    for site, n in [*headroom.items(), ("Network", sum(headroom.values()))]:
+        cells = page.locator("#head-rows tr", has_text=site).locator("td")
+        assert cells.nth(5).inner_text() == str(n), site  # others' reports, radiographer on duty
+    network_sourcing = page.locator("#src-rows tr", has_text="Network").inner_text()
+    assert network_sourcing.count("£0.00") == 3, network_sourcing  # priced, not a dash
     shot(page, "lead")
 
 

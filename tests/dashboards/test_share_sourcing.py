@@ -1,4 +1,4 @@
-"""Reporting share, its monthly trend, sourcing (with outsourcing cost) and headroom over HTTP."""
+"""Reporting share, its monthly trend, sourcing (priced) and headroom over HTTP."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 
 from tests.conftest import bearer, mint
 from tests.dashboards.helpers import get_study, ingest, report, reportable_codes, when
+from tests.sourcing.helpers import services_of
 from tests.worklist.helpers import put_reporter, setup_network, study
+from worklist.models import OutsourcingOrder, Study
 
 LONDON = ZoneInfo("Europe/London")
+STUDY = Study.__table__  # type: ignore[attr-defined]
+ORDER = OutsourcingOrder.__table__  # type: ignore[attr-defined]
 RG_SCOPE = [{"modalities": ["CR", "DX"]}]
 
 
@@ -147,10 +153,24 @@ def _pull(client: TestClient, token: str, kind: str) -> dict[str, Any]:
     return body
 
 
-def test_sourcing_and_outsourcing_cost(client: TestClient) -> None:
+def _put_rate(client: TestClient, kind: str, **body: Any) -> None:
+    body.setdefault("effective_from", "2020-01-01T00:00:00+00:00")
+    r = client.put(f"/api/v1/rates/{kind}", json=body)
+    assert r.status_code == 200, r.text
+
+
+def test_sourcing_and_its_cost(client: TestClient) -> None:
+    """Counts, work units and money by sourcing: insourcing at the network rate, core free
+    until a core rate exists, outsourcing at the provider's price when sent."""
     _team(client)
-    provider = {"name": "TeleRad", "modalities": ["CT", "CR"], "price": {"CT": 40.0, "CR": 9.5}}
+    prices = {"CT": 40.0, "CR": 9.5}
+    provider = {"name": "TeleRad", "modalities": ["CT", "CR"], "price": prices}
     assert client.put("/api/v1/providers/tr", json=provider).status_code in (200, 201)
+    insourcing_per_wu = 7.5  # radiographers' insourcing rate
+    _put_rate(
+        client, "insourcing", basis="work_unit", amount=insourcing_per_wu, group="radiographer"
+    )
+    _put_rate(client, "insourcing", basis="work_unit", amount=99.0, group="radiologist")  # unused
     now = datetime.now(UTC).replace(microsecond=0)
     recent = (now - timedelta(minutes=30)).isoformat()
     ingest(client, [
@@ -179,74 +199,168 @@ def test_sourcing_and_outsourcing_cost(client: TestClient) -> None:
         assert r.status_code == 200, r.text
     for uid in ("out-1", "out-2", "ext-1"):
         report(client, uid, now, None)
-
     studies = {
         uid: get_study(client, uid) for uid in ("core-1", "ins-1", "out-1", "out-2", "ext-1")
     }
-    r = client.get("/api/v1/dashboards/sourcing")
-    assert r.status_code == 200, r.text
-    rows = {row["site"]: row for row in r.json()["rows"]}
-    expected: dict[str | None, dict[str, Any]] = defaultdict(
-        lambda: {"n": Counter(), "wu": Counter(), "cost": 0.0}
+
+    def expected(core_cost_of: Any) -> dict[str | None, dict[str, Any]]:
+        """What each site should show, from the studies and the prices the test set."""
+        out: dict[str | None, dict[str, Any]] = defaultdict(
+            lambda: {"n": Counter(), "wu": Counter(), "cost": Counter(), "unattributed": 0}
+        )
+        for s in studies.values():
+            kind, wu = s["sourcing"], s["work_units"]
+            cost = {
+                "core": core_cost_of(wu),
+                "insourced": insourcing_per_wu * wu,
+                "outsourced": prices.get(s["modality"], 0.0),
+                None: 0.0,
+            }[kind]
+            for site in (s["site"], None):
+                if kind is None:
+                    out[site]["unattributed"] += 1
+                    continue
+                out[site]["n"][kind] += 1
+                out[site]["wu"][kind] += wu
+                out[site]["cost"][kind] += cost
+        return out
+
+    def check(rows: dict[str | None, dict[str, Any]], exp: dict[str | None, Any]) -> None:
+        assert set(rows) == {"RXK", "RL4", "RRK", None}
+        for site, row in rows.items():
+            for kind in ("core", "insourced", "outsourced"):
+                assert row[kind] == exp[site]["n"][kind], (site, kind, row)
+                assert row["work_units"][kind] == pytest.approx(exp[site]["wu"][kind])
+                assert row["cost"][kind] == pytest.approx(exp[site]["cost"][kind]), (site, kind)
+            assert row["unattributed"] == exp[site]["unattributed"], (site, row)
+
+    def sourcing() -> dict[str | None, dict[str, Any]]:
+        r = client.get("/api/v1/dashboards/sourcing")
+        assert r.status_code == 200, r.text
+        assert [row["site"] for row in r.json()["rows"]][-1] is None
+        return {row["site"]: row for row in r.json()["rows"]}
+
+    def month_total() -> dict[str, Any]:
+        r = client.get("/api/v1/dashboards/sourcing/monthly", params={"months": 1})
+        assert r.status_code == 200, r.text
+        label = now.astimezone(LONDON).strftime("%Y-%m")
+        rows = [row for row in r.json()["rows"] if row["month"] == label]
+        assert rows[-1]["site"] is None
+        return {row["site"]: row for row in rows}
+
+    # core time is paid in job plans: 0 while there is no core rate
+    free = expected(lambda wu: 0.0)
+    check(sourcing(), free)
+    assert sourcing()[None]["cost"] == {
+        "core": 0.0,
+        "insourced": pytest.approx(insourcing_per_wu * studies["ins-1"]["work_units"]),
+        "outsourced": 49.5,
+    }
+    monthly = month_total()
+    assert monthly[None]["cost"] == sourcing()[None]["cost"]
+    assert (monthly[None]["core"], monthly[None]["insourced"], monthly[None]["outsourced"]) == (
+        1,
+        1,
+        2,
     )
-    for s in studies.values():
-        price = next((e["detail"]["price"] for e in s["events"] if e["kind"] == "outsourced"), None)
-        for site in (s["site"], None):
-            if s["sourcing"]:
-                expected[site]["n"][s["sourcing"]] += 1
-                expected[site]["wu"][s["sourcing"]] += s["work_units"]
-            expected[site]["cost"] += price or 0.0
-    for site, exp in expected.items():
-        row = rows[site]
-        for kind in ("core", "insourced", "outsourced"):
-            assert row[kind] == exp["n"][kind], (site, kind, row)
-            assert row["work_units"][kind] == exp["wu"][kind], (site, kind, row)
-        assert row["cost"]["outsourced"] == exp["cost"]
-        assert row["cost"]["core"] is None and row["cost"]["insourced"] is None
-    assert rows[None]["cost"]["outsourced"] == 49.5
-    assert rows["RRK"]["unattributed"] == 1
+    assert "RRK" in monthly and monthly["RRK"]["unattributed"] == 1
 
-    monthly = client.get("/api/v1/dashboards/sourcing/monthly", params={"months": 1}).json()
-    label = now.astimezone(LONDON).strftime("%Y-%m")
-    total = next(row for row in monthly["rows"] if row["site"] is None and row["month"] == label)
-    assert (total["core"], total["insourced"], total["outsourced"]) == (1, 1, 2)
-    assert total["cost"]["outsourced"] == 49.5
+    # a core rate per session: the core session had one report, so it carries the whole rate
+    _put_rate(client, "core", basis="session", amount=120.0)
+    charged = expected(lambda wu: 120.0)
+    check(sourcing(), charged)
+    assert sourcing()["RXK"]["cost"]["core"] == 120.0
+    assert month_total()[None]["cost"] == sourcing()[None]["cost"]
+
+    # a study sent before orders existed keeps the price recorded when it was sent
+    with services_of(client).engine.begin() as conn:
+        out_2 = select(STUDY.c.id).where(STUDY.c.study_uid == "out-2").scalar_subquery()
+        assert conn.execute(delete(ORDER).where(ORDER.c.study_id == out_2)).rowcount == 1
+    check(sourcing(), charged)
 
 
-def test_headroom(client: TestClient) -> None:
+def test_headroom_needs_a_radiographer_on_duty(client: TestClient) -> None:
+    """Reportable work others reported counts as headroom only while a radiographer who may
+    report it (scope and site) was in a session."""
     _team(client)
+    put_reporter(client, "rg1", group="radiographer", sites=["RXK"], scope=RG_SCOPE)
+    rg1_sites, rg1_modalities = {"RXK"}, {"CR", "DX"}
+    rg1 = mint(client, "reporter", "rg1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    before = now - timedelta(hours=2)  # nobody on duty yet
     plan = [
-        ("h1", "CR", "CHEST", "rad1"),
-        ("h2", "CR", "HAND", "rad2"),
-        ("h3", "CR", "HAND", "rg1"),
-        ("h4", "CT", "HEAD", "rad1"),
-        ("h5", "CR", "KNEE", "reg1"),
+        # uid, site, modality, body part, reporter, on duty window?
+        ("h1", "RXK", "CR", "CHEST", "rad1", True),
+        ("h2", "RXK", "CR", "HAND", "rad2", False),
+        ("h3", "RXK", "CR", "HAND", "rg1", True),
+        ("h4", "RXK", "CT", "HEAD", "rad1", True),  # not radiographer-reportable
+        ("h5", "RXK", "CR", "KNEE", "reg1", True),
+        ("h6", "RL4", "CR", "CHEST", "rad2", True),  # rg1 holds no credentials at RL4
+        ("h7", "RXK", "DX", "CHEST", "EXT-RAD", True),  # a reporter the balancer does not know
     ]
     ingest(
         client,
         [
-            study(u, modality=m, body_part=b, acquired_at="2026-02-02T08:00:00+00:00")
-            for u, m, b, _ in plan
+            study(
+                u,
+                site=site,
+                modality=m,
+                body_part=b,
+                acquired_at=(before - timedelta(hours=1)).isoformat(),
+            )
+            for u, site, m, b, _, _ in plan
         ],
     )
-    for uid, _, _, who in plan:
-        report(client, uid, when("2026-02-02T12:00:00+00:00"), who)
+    for uid, _, _, _, who, on_duty in plan:
+        if not on_duty:
+            report(client, uid, before, who)
+    r = client.post("/api/v1/sessions", json={"kind": "core"}, headers=bearer(rg1))
+    assert r.status_code == 201, r.text
+    for uid, _, _, _, who, on_duty in plan:
+        if on_duty:
+            report(client, uid, datetime.now(UTC), who)
+
     reportable = reportable_codes()
-    exp: Counter[str] = Counter()
-    wu = 0.0
-    for uid, _, _, who in plan:
+    groups = {
+        "rad1": "radiologist",
+        "rad2": "radiologist",
+        "reg1": "registrar",
+        "rg1": "radiographer",
+    }
+    exp: dict[str | None, Counter[str]] = defaultdict(Counter)
+    for uid, site, modality, _, who, on_duty in plan:
         s = get_study(client, uid)
-        if s["exam_code"] in reportable:
-            exp["all"] += 1
-            exp[who[:3].rstrip("0123456789")] += 1
-            wu += s["work_units"] if who.startswith("rad") else 0
-    r = client.get("/api/v1/dashboards/headroom", params={"from": "2026-02-02", "to": "2026-02-02"})
+        if s["exam_code"] not in reportable:
+            continue
+        group = groups.get(who, "other")
+        could = (
+            group != "radiographer" and on_duty and site in rg1_sites and modality in rg1_modalities
+        )
+        for key in (site, None):
+            exp[key]["reportable_reported"] += 1
+            exp[key][f"by_{group}"] += 1
+            exp[key]["radiologist_work_units"] += s["work_units"] if group == "radiologist" else 0
+            exp[key]["radiographer_on_duty"] += could
+            exp[key]["headroom_work_units"] += s["work_units"] if could else 0
+    assert exp[None]["radiographer_on_duty"] >= 2  # the data really has headroom in it
+    assert exp[None]["reportable_reported"] > exp[None]["radiographer_on_duty"]
+
+    params = {
+        "from": (before - timedelta(hours=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+    }
+    r = client.get("/api/v1/dashboards/headroom", params=params)
     assert r.status_code == 200, r.text
-    total = r.json()["rows"][-1]
-    assert total["site"] is None
-    assert total["reportable_reported"] == exp["all"]
-    assert total["by_radiologist"] == exp["rad"]
-    assert total["by_radiographer"] == exp["rg"]
-    assert total["by_registrar"] == exp["reg"]
-    assert total["radiologist_work_units"] == wu
-    assert exp["rad"] >= 1  # the data really has headroom in it
+    rows = r.json()["rows"]
+    assert [row["site"] for row in rows] == [*sorted(k for k in exp if k is not None), None]
+    for row in rows:
+        e = exp[row["site"]]
+        n = e["reportable_reported"]
+        assert row["reportable_reported"] == n
+        for key in ("by_radiologist", "by_registrar", "by_radiographer", "by_other"):
+            assert row[key] == e[key], (row["site"], key)
+        assert row["radiographer_on_duty"] == e["radiographer_on_duty"], row
+        assert row["headroom_work_units"] == pytest.approx(e["headroom_work_units"])
+        assert row["radiologist_work_units"] == pytest.approx(e["radiologist_work_units"])
+        assert row["headroom_share"] == pytest.approx(e["radiographer_on_duty"] / n, abs=1e-4)
+        assert row["radiologist_fraction"] == pytest.approx(e["by_radiologist"] / n, abs=1e-4)

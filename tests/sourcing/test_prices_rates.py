@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import bearer, mint
@@ -27,7 +28,7 @@ def _day(at: datetime) -> str:
 
 
 def _total(client: TestClient, day: str) -> dict[str, Any]:
-    r = client.get(f"/api/v1/sourcing/costs?from={day}&to={day}")
+    r = client.get(f"/api/v1/dashboards/sourcing?from={day}&to={day}")
     assert r.status_code == 200, r.text
     row: dict[str, Any] = r.json()["rows"][-1]
     assert row["site"] is None
@@ -145,3 +146,30 @@ def test_insourcing_rate_versions_and_group_rates(client: TestClient) -> None:
         ("radiographer", 6.0),
         (None, 99.0),
     ]
+
+
+def test_a_rate_change_within_a_session_prices_each_report_at_its_own_time(
+    client: TestClient,
+) -> None:
+    network(client)
+    rad = reporter(client, "rad1")
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    per_wu = {"basis": "work_unit"}
+    client.put(
+        "/api/v1/rates/insourcing", json={**per_wu, "amount": 10.0, "effective_from": long_ago}
+    )
+    client.post(
+        "/api/v1/studies",
+        json=[study("33.1", modality="CT", body_part="HEAD", urgency="urgent"), study("33.2")],
+    )
+    session(client, rad, "insourced")
+    assert pull_and_complete(client, rad, 1) == ["33.1"]
+    changed = datetime.now(UTC).isoformat()
+    client.put(
+        "/api/v1/rates/insourcing", json={**per_wu, "amount": 14.0, "effective_from": changed}
+    )
+    assert pull_and_complete(client, rad, 1) == ["33.2"]
+    wu = {u: client.get(f"/api/v1/studies/{u}").json()["work_units"] for u in ("33.1", "33.2")}
+    total = _total(client, _day(datetime.now(UTC)))
+    assert total["insourced"] == 2
+    assert total["cost"]["insourced"] == pytest.approx(10.0 * wu["33.1"] + 14.0 * wu["33.2"])

@@ -1,15 +1,25 @@
-"""Headroom: reports by radiologists and registrars that an on-duty radiographer could have
-made -- the room a network has to raise its radiographer share.
+"""Headroom: radiographer-reportable work that radiologists, registrars (or reporters the
+balancer does not know) reported while a radiographer who may report it was on duty -- the room
+a network has to raise its radiographer share and free radiologist time.
 
-Approximation (docs/sourcing.md): a report counts when its study was radiographer-reportable
-(exam catalogue) and, at the moment it was reported, some radiographer was in a session and
-their *current* scope and site credentials allow the study (scopes are not versioned). It does
-not ask whether that radiographer had time to spare.
+The one implementation behind ``GET /api/v1/dashboards/headroom``. Per site (sites with
+reportable reports, sorted) and then the network total (``site`` null):
+
+- ``reportable_reported``: radiographer-reportable studies (exam catalogue) reported in the
+  period, and who reported them: ``by_radiologist``, ``by_registrar``, ``by_radiographer``,
+  ``by_other`` (a reporter the balancer does not know, or none named);
+- ``radiologist_work_units`` and ``radiologist_fraction``: the radiologists' part of them;
+- ``radiographer_on_duty``: the reports not made by a radiographer when, at the moment of the
+  report, some radiographer was in a session and their *current* scope and site credentials
+  allow the study (scopes are not versioned; whether that radiographer had time to spare is
+  not asked), with their ``headroom_work_units`` and ``headroom_share`` (of
+  ``reportable_reported``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,14 +35,17 @@ from worklist.studies.queueing import to_queued
 
 STUDY = Study.__table__  # type: ignore[attr-defined]
 REPORTER = Reporter.__table__  # type: ignore[attr-defined]
+GROUPS = ("radiologist", "registrar", "radiographer")
+Duty = list[tuple[datetime, datetime, ReporterProfile]]  # (start, end, who), by start
 
 
 def _blank(site: str | None) -> dict[str, Any]:
     return {
         "site": site,
         "reportable_reported": 0,
-        "by_radiographer": 0,
-        "by_others": 0,
+        **{f"by_{g}": 0 for g in (*GROUPS, "other")},
+        "radiologist_work_units": 0.0,
+        "radiologist_fraction": None,
         "radiographer_on_duty": 0,
         "headroom_work_units": 0.0,
         "headroom_share": None,
@@ -42,7 +55,7 @@ def _blank(site: str | None) -> dict[str, Any]:
 def headroom(
     conn: Connection, start: datetime, end: datetime, network: str | None = None
 ) -> list[dict[str, Any]]:
-    """Per site, then the network total (``site`` null)."""
+    """Per site with reportable reports, then the network total (``site`` null)."""
     s = STUDY.c
     where = [
         s.status == "reported",
@@ -52,57 +65,80 @@ def headroom(
     ]
     if network:
         where.append(s.network == network)
-    rows = conn.execute(
+    reports = conn.execute(
         select(STUDY, REPORTER.c.group.label("reporter_group"))
         .select_from(STUDY.outerjoin(REPORTER, REPORTER.c.id == s.reported_by))
         .where(*where)
+        .order_by(s.reported_at)
     ).all()
-    duty = _radiographer_sessions(conn, start, end)
-    per_site: dict[str, dict[str, Any]] = defaultdict(lambda: _blank(None))
+    on_duty = OnDuty(_radiographer_sessions(conn, start, end, network))
+    per_site: dict[str, dict[str, Any]] = {}
     total = _blank(None)
-    for r in rows:
-        site_row = per_site[r.site]
-        site_row["site"] = r.site
-        by_radiographer = r.reporter_group == "radiographer"
-        could = not by_radiographer and _could(duty, r._mapping)
-        for target in (site_row, total):
-            target["reportable_reported"] += 1
-            target["by_radiographer" if by_radiographer else "by_others"] += 1
+    for r in reports:
+        group = r.reporter_group if r.reporter_group in GROUPS else "other"
+        wu = float(r.work_units or 0)
+        could = group != "radiographer" and on_duty.could(r._mapping)
+        for row in (per_site.setdefault(r.site, _blank(r.site)), total):
+            row["reportable_reported"] += 1
+            row[f"by_{group}"] += 1
+            if group == "radiologist":
+                row["radiologist_work_units"] += wu
             if could:
-                target["radiographer_on_duty"] += 1
-                target["headroom_work_units"] += float(r.work_units or 0)
+                row["radiographer_on_duty"] += 1
+                row["headroom_work_units"] += wu
     out = [per_site[k] for k in sorted(per_site)] + [total]
     for row in out:
-        row["headroom_work_units"] = round(row["headroom_work_units"], 2)
         n = row["reportable_reported"]
-        row["headroom_share"] = round(row["radiographer_on_duty"] / n, 4) if n else None
+        for key in ("radiologist_work_units", "headroom_work_units"):
+            row[key] = round(row[key], 2)
+        if n:
+            row["radiologist_fraction"] = round(row["by_radiologist"] / n, 4)
+            row["headroom_share"] = round(row["radiographer_on_duty"] / n, 4)
     return out
 
 
-Duty = list[tuple[ReporterProfile, datetime, datetime]]
-
-
-def _radiographer_sessions(conn: Connection, start: datetime, end: datetime) -> Duty:
-    with Session(conn) as db:
-        found = db.exec(
-            sm_select(ReporterSession, Reporter)
-            .join(Reporter, col(Reporter.id) == col(ReporterSession.reporter_id))
-            .where(
-                Reporter.group == "radiographer",
-                col(ReporterSession.started_at) < end,
-                or_(
-                    col(ReporterSession.ended_at).is_(None),
-                    col(ReporterSession.ended_at) > start,
-                ),
-            )
-        ).all()
-        now = datetime.now(UTC)
-        return [(profile_of(r), s.started_at, s.ended_at or now) for s, r in found]
-
-
-def _could(duty: Duty, study: Any) -> bool:
-    at = study["reported_at"]
-    queued = to_queued(study)
-    return any(
-        a <= at < b and may_report(p, queued, int(study["widening_stage"] or 0)) for p, a, b in duty
+def _radiographer_sessions(
+    conn: Connection, start: datetime, end: datetime, network: str | None
+) -> Duty:
+    """Radiographers' sessions overlapping [start, end), earliest first (open ones end now)."""
+    query = (
+        sm_select(ReporterSession, Reporter)
+        .join(Reporter, col(Reporter.id) == col(ReporterSession.reporter_id))
+        .where(
+            Reporter.group == "radiographer",
+            col(ReporterSession.started_at) < end,
+            or_(col(ReporterSession.ended_at).is_(None), col(ReporterSession.ended_at) > start),
+        )
     )
+    if network:
+        query = query.where(Reporter.network == network)
+    with Session(conn) as db:
+        now = datetime.now(UTC)
+        found = [(s.started_at, s.ended_at or now, profile_of(r)) for s, r in db.exec(query)]
+    return sorted(found, key=lambda d: d[0])
+
+
+class OnDuty:
+    """Who was on duty at a moment, for moments asked in time order (a sweep over sessions)."""
+
+    def __init__(self, duty: Sequence[tuple[datetime, datetime, ReporterProfile]]) -> None:
+        self._duty = duty
+        self._next = 0
+        self._open: list[tuple[datetime, int]] = []  # (end, index into duty), a heap
+
+    def at(self, moment: datetime) -> list[ReporterProfile]:
+        while self._next < len(self._duty) and self._duty[self._next][0] <= moment:
+            heapq.heappush(self._open, (self._duty[self._next][1], self._next))
+            self._next += 1
+        while self._open and self._open[0][0] <= moment:
+            heapq.heappop(self._open)
+        return [self._duty[i][2] for _, i in self._open]
+
+    def could(self, study: Any) -> bool:
+        """Whether a radiographer on duty when the study (a row mapping) was reported may
+        report it."""
+        profiles = self.at(study["reported_at"])
+        if not profiles:
+            return False
+        queued, stage = to_queued(study), int(study["widening_stage"] or 0)
+        return any(may_report(p, queued, stage) for p in profiles)
