@@ -34,6 +34,7 @@ from worklist.settings import Settings
 from worklist.sourcing.endpoints import router as sourcing_router
 from worklist.sourcing.outsourcing_endpoints import router as outsourcing_router
 from worklist.studies.endpoints import router as studies_router
+from worklist.unavailable import install_unavailable_handlers
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
         lifespan=lifespan,
     )
 
+    install_unavailable_handlers(app)
     app.add_middleware(
         RequestContext, on_next=lambda seconds: app.state.metrics.next_seconds.observe(seconds)
     )

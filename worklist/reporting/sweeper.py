@@ -16,6 +16,7 @@ from anyio import to_thread
 from sqlmodel import Session, col, select
 
 from worklist.models import Assignment, Study
+from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
 from worklist.sourcing.sweep import sourcing_pass
 from worklist.studies.queueing import enqueue_and_audit
@@ -47,6 +48,7 @@ def _expire_in_sql(db: Session, study: Study, reporter_id: str, why: str) -> Non
 def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int]:
     """One pass over every network; returns what it did."""
     now = now or utcnow()
+    restore_lost_state(services)  # Redis restarted empty? rebuild it before anything else
     now_ms = int(now.timestamp() * 1000)
     done = {"expired": 0, "widened": 0, "reconciled": 0}
     for network in services.networks():
