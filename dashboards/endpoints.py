@@ -2,131 +2,109 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from dashboards import me
 from dashboards.headroom import headroom
-from dashboards.periods import Period, PeriodError, local_midnight, month_starts, parse_period
+from dashboards.periods import Period, local_midnight, month_starts
+from dashboards.query import Months, PeriodDep, answer
 from dashboards.reading import reading
 from dashboards.schemas import ShareAnswer, TurnaroundAnswer
 from dashboards.share import reporting_share, reporting_share_monthly
 from dashboards.snapshot import SnapshotCache, SnapshotParams
 from dashboards.sourcing import sourcing, sourcing_monthly
 from dashboards.turnaround import turnaround
-from worklist.auth.tokens import Principal
-from worklist.deps import ReporterDep, ServicesDep, require
+from worklist.deps import ReaderDep, ReporterDep, ServicesDep
 from worklist.models import Reporter
 from worklist.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"])
 REPORTER = Reporter.__table__  # type: ignore[attr-defined]
-DashboardDep = Annotated[Principal, Depends(require("ops", "lead"))]
-From = Annotated[str | None, Query(alias="from", description="ISO date (local) or datetime")]
-To = Annotated[str | None, Query(alias="to", description="ISO date (inclusive) or datetime")]
-Months = Annotated[int, Query(ge=1, le=120, description="local calendar months, newest last")]
-
-
-def _period(services: Services, start: str | None, end: str | None) -> Period:
-    try:
-        return parse_period(start, end, services.settings.timezone)
-    except PeriodError as e:
-        raise HTTPException(422, str(e)) from e
-
-
-def _answer(period: Period, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"from": period.label_from, "to": period.label_to, "rows": rows}
-
-
-def _monthly(services: Services, months: int) -> tuple[list[Any], dict[str, Any]]:
-    starts = month_starts(months, services.settings.timezone)
-    return starts, {
-        "from": starts[0].isoformat(),
-        "to": (starts[-1] - timedelta(days=1)).isoformat(),
-    }
+DashboardDep = ReaderDep  # ops, lead (and admin)
+Rows = list[dict[str, Any]]
+PeriodView = Callable[[Connection, Period, str | None], Rows]
+MonthlyView = Callable[[Connection, Sequence[date], str, str | None], Rows]
 
 
 @router.get("/dashboards/turnaround", response_model=TurnaroundAnswer)
 def get_turnaround(
-    services: ServicesDep,
-    _: DashboardDep,
-    start: From = None,
-    end: To = None,
-    site: str | None = None,
+    services: ServicesDep, _: DashboardDep, period: PeriodDep, site: str | None = None
 ) -> dict[str, Any]:
     """Reports in the period against target, and what waits now, by urgency x modality."""
-    period = _period(services, start, end)
     with reading(services.engine) as conn:
         rows = turnaround(conn, period, datetime.now(UTC), site.upper() if site else None)
-    return _answer(period, rows)
+    return answer(period, rows)
 
 
-@router.get("/dashboards/reporting-share", response_model=ShareAnswer)
-def get_reporting_share(
-    services: ServicesDep,
-    _: DashboardDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """Radiographer share of plain X-ray (CR, DX) reports by site, plus the network total."""
-    period = _period(services, start, end)
-    with reading(services.engine) as conn:
-        return _answer(period, reporting_share(conn, period, network))
+def _period_view(path: str, view: PeriodView, summary: str, model: Any = None) -> None:
+    """``GET path?from=&to=&network=`` answering ``{"from", "to", "rows"}``."""
+
+    def endpoint(
+        services: ServicesDep, _: DashboardDep, period: PeriodDep, network: str | None = None
+    ) -> dict[str, Any]:
+        with reading(services.engine) as conn:
+            return answer(period, view(conn, period, network))
+
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        response_model=model,
+        name=f"get_{view.__name__}",
+        summary=summary,
+    )
 
 
-@router.get("/dashboards/reporting-share/monthly")
-def get_reporting_share_monthly(
-    services: ServicesDep, _: DashboardDep, months: Months = 12, network: str | None = None
-) -> dict[str, Any]:
-    """The share by local calendar month, per site and for the network (``site`` null)."""
-    starts, answer = _monthly(services, months)
-    with reading(services.engine) as conn:
-        rows = reporting_share_monthly(conn, starts, services.settings.timezone, network)
-    return {**answer, "rows": rows}
+def _monthly_view(path: str, view: MonthlyView, summary: str) -> None:
+    """``GET path?months=12&network=``: rows per local calendar month (``month``: YYYY-MM)."""
+
+    def endpoint(
+        services: ServicesDep, _: DashboardDep, months: Months = 12, network: str | None = None
+    ) -> dict[str, Any]:
+        tz = services.settings.timezone
+        starts = month_starts(months, tz)
+        with reading(services.engine) as conn:
+            rows = view(conn, starts, tz, network)
+        last = (starts[-1] - timedelta(days=1)).isoformat()
+        return {"from": starts[0].isoformat(), "to": last, "rows": rows}
+
+    router.add_api_route(
+        path, endpoint, methods=["GET"], name=f"get_{view.__name__}", summary=summary
+    )
 
 
-@router.get("/dashboards/sourcing")
-def get_sourcing(
-    services: ServicesDep,
-    _: DashboardDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """Reports, work units and money by sourcing (core, insourced, outsourced) per site."""
-    period = _period(services, start, end)
-    with reading(services.engine) as conn:
-        return _answer(period, sourcing(conn, period, network))
-
-
-@router.get("/dashboards/sourcing/monthly")
-def get_sourcing_monthly(
-    services: ServicesDep, _: DashboardDep, months: Months = 12, network: str | None = None
-) -> dict[str, Any]:
-    """Sourcing by local calendar month and site."""
-    starts, answer = _monthly(services, months)
-    with reading(services.engine) as conn:
-        rows = sourcing_monthly(conn, starts, services.settings.timezone, network)
-    return {**answer, "rows": rows}
-
-
-@router.get("/dashboards/headroom")
-def get_headroom(
-    services: ServicesDep,
-    _: DashboardDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """Radiographer-reportable studies reported, by reporter group and site."""
-    period = _period(services, start, end)
-    with reading(services.engine) as conn:
-        return _answer(period, headroom(conn, period, network))
+_period_view(
+    "/dashboards/reporting-share",
+    reporting_share,
+    "Radiographer share of plain X-ray (CR, DX) reports by site, plus the network total",
+    ShareAnswer,
+)
+_monthly_view(
+    "/dashboards/reporting-share/monthly",
+    reporting_share_monthly,
+    "The radiographer share by local calendar month, per site and for the network",
+)
+_period_view(
+    "/dashboards/sourcing",
+    sourcing,
+    "Reports, work units and money by sourcing (core, insourced, outsourced) per site",
+)
+_monthly_view(
+    "/dashboards/sourcing/monthly",
+    sourcing_monthly,
+    "Sourcing and its cost by local calendar month, per site and for the network",
+)
+_period_view(
+    "/dashboards/headroom",
+    headroom,
+    "Radiographer-reportable work reported by others while a radiographer was on duty",
+)
 
 
 def snapshot_cache(request: Request) -> SnapshotCache:
@@ -167,11 +145,8 @@ def _reporter_network(services: Services, reporter_id: str) -> str:
 
 
 @router.get("/me/tally")
-def get_tally(
-    services: ServicesDep, principal: ReporterDep, start: From = None, end: To = None
-) -> dict[str, Any]:
+def get_tally(services: ServicesDep, principal: ReporterDep, period: PeriodDep) -> dict[str, Any]:
     """Your cases and work units (completed, handed back, expired); today by default."""
-    period = _period(services, start, end)
     assert principal.reporter_id is not None
     with reading(services.engine) as conn:
         counts = me.tally(conn, principal.reporter_id, period.start, period.end)

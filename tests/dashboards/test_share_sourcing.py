@@ -364,3 +364,4 @@ def test_headroom_needs_a_radiographer_on_duty(client: TestClient) -> None:
         assert row["radiologist_work_units"] == pytest.approx(e["radiologist_work_units"])
         assert row["headroom_share"] == pytest.approx(e["radiographer_on_duty"] / n, abs=1e-4)
         assert row["radiologist_fraction"] == pytest.approx(e["by_radiologist"] / n, abs=1e-4)
+    assert client.get("/api/v1/sourcing/headroom", params=params).status_code == 404

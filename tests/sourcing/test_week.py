@@ -243,7 +243,7 @@ def test_a_week_of_sourcing_costs_shares_and_headroom(client: TestClient, week: 
     # --- the sourcing rows for the week, against the ledger -----------------------------
     lead = bearer(mint(client, "lead"))
     first, last = w.start.isoformat(), (w.start + timedelta(days=6)).isoformat()
-    answer = client.get(f"/api/v1/sourcing/costs?from={first}&to={last}", headers=lead)
+    answer = client.get(f"/api/v1/dashboards/sourcing?from={first}&to={last}", headers=lead)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["from"], answer.json()["to"]) == (first, last)
     rows = {r["site"]: r for r in answer.json()["rows"]}
@@ -274,7 +274,7 @@ def test_a_week_of_sourcing_costs_shares_and_headroom(client: TestClient, week: 
 
     # one day on its own: day 3's outsourcing kept its price after the change
     day3 = (w.start + timedelta(days=3)).isoformat()
-    only = client.get(f"/api/v1/sourcing/costs?from={day3}&to={day3}").json()["rows"][-1]
+    only = client.get(f"/api/v1/dashboards/sourcing?from={day3}&to={day3}").json()["rows"][-1]
     assert only["outsourced"] == 2 and only["cost"]["outsourced"] == 80.0
     assert only["core"] == only["insourced"] == 0
 
@@ -289,7 +289,7 @@ def test_a_week_of_sourcing_costs_shares_and_headroom(client: TestClient, week: 
         assert by_site[site]["share"] == pytest.approx(len(mine) / len(films), abs=1e-3)
 
     # --- headroom: only day 6's chest X-ray had a radiographer on duty --------------------
-    room = client.get(f"/api/v1/sourcing/headroom?from={first}&to={last}", headers=lead).json()
+    room = client.get(f"/api/v1/dashboards/headroom?from={first}&to={last}", headers=lead).json()
     net = room["rows"][-1]
     films = [r for r in w.ledger if r.plain_film]
     assert net["site"] is None and net["reportable_reported"] == len(films)
@@ -297,5 +297,28 @@ def test_a_week_of_sourcing_costs_shares_and_headroom(client: TestClient, week: 
     assert net["radiographer_on_duty"] == 1 and net["headroom_work_units"] == 1.0
     rxk = next(r for r in room["rows"] if r["site"] == "RXK")
     assert rxk["radiographer_on_duty"] == 1
+    assert net["by_radiographer"] + net["by_radiologist"] + net["by_registrar"] == len(films)
+    assert net["headroom_share"] == pytest.approx(1 / len(films), abs=1e-4)
+
+    # --- the same rows by local month (the lead page's trend), against the ledger ---------
+    monthly = client.get("/api/v1/dashboards/sourcing/monthly?months=2", headers=lead).json()
+    by_month: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(
+        lambda: {"n": defaultdict(int), "cost": defaultdict(float)}
+    )
+    for rep in w.ledger:
+        label = (w.start + timedelta(days=rep.day)).strftime("%Y-%m")
+        for key in ((label, rep.site), (label, None)):
+            by_month[key]["n"][rep.sourcing] += 1
+            by_month[key]["cost"][rep.sourcing] += rep.cost
+    got = {(r["month"], r["site"]): r for r in monthly["rows"]}
+    for key, exp in by_month.items():
+        for kind in ("core", "insourced", "outsourced"):
+            assert got[key][kind] == exp["n"][kind], (key, kind)
+            assert got[key]["cost"][kind] == pytest.approx(exp["cost"][kind], abs=0.01), key
+    assert sum(r["cost"]["insourced"] for r in monthly["rows"] if r["site"] is None) == (
+        pytest.approx(total["cost"]["insourced"])
+    )
+
     rg = bearer(mint(client, "reporter", "rgC"))
-    assert client.get("/api/v1/sourcing/costs", headers=rg).status_code == 403
+    assert client.get("/api/v1/dashboards/sourcing", headers=rg).status_code == 403
+    assert client.get("/api/v1/sourcing/costs", headers=lead).status_code == 404

@@ -12,10 +12,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
+from dashboards.query import PeriodDep, answer
 from worklist.deps import ReaderDep, ReporterDep, ServicesDep, SessionDep
 from worklist.reporting.service import FlowError
 from worklist.reviews import service
-from worklist.sourcing.common import From, To, period_of
 from worklist.studies.schemas import StudyPublic
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -82,17 +82,10 @@ def post_outcome(
 
 @router.get("/reviews/summary")
 def get_summary(
-    db: SessionDep,
-    services: ServicesDep,
-    _: ReaderDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
+    db: SessionDep, _: ReaderDep, period: PeriodDep, network: str | None = None
 ) -> dict[str, Any]:
     """Second-read outcomes by site and reporter group, and network-wide by group."""
-    period = period_of(start, end, services.settings.timezone)
-    rows = service.summary(db, period.start, period.end, network)
-    return {"from": period.label_from, "to": period.label_to, "rows": rows}
+    return answer(period, service.summary(db, period.start, period.end, network))
 
 
 @router.get("/worklist/reviews/mine")

@@ -1,28 +1,18 @@
-"""Small helpers the sourcing endpoints share: roles, periods, the network a call is about."""
+"""Small helpers the sourcing endpoints share: roles, the network a call is about, times."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException
 from sqlmodel import Session, select
 
-from dashboards.periods import Period, PeriodError, parse_period
 from worklist.auth.tokens import Principal
 from worklist.deps import require
 from worklist.models import Network
 
 OpsDep = Annotated[Principal, Depends(require("ops"))]
-From = Annotated[str | None, Query(alias="from", description="ISO date (local) or datetime")]
-To = Annotated[str | None, Query(alias="to", description="ISO date (inclusive) or datetime")]
-
-
-def period_of(start: str | None, end: str | None, tz: str) -> Period:
-    try:
-        return parse_period(start, end, tz)
-    except PeriodError as e:
-        raise HTTPException(422, str(e)) from e
 
 
 def network_of(db: Session, given: str | None) -> str:

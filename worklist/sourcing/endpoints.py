@@ -1,4 +1,8 @@
-"""Rates, provider price lists and order endpoints, and the cost and headroom figures."""
+"""Rates, provider price lists and order endpoints.
+
+What a period cost and the headroom are dashboards: ``GET /api/v1/dashboards/sourcing`` and
+``GET /api/v1/dashboards/headroom`` (``worklist.sourcing.costing`` and ``.headroom``).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from worklist.deps import AdminDep, ReaderDep, ServicesDep, SessionDep
+from worklist.deps import AdminDep, ReaderDep, SessionDep
 from worklist.models import Provider, ProviderEndpoint
 from worklist.services import utcnow
 from worklist.sourcing import prices as price_lists
-from worklist.sourcing.common import From, To, aware, network_of, period_of
-from worklist.sourcing.costing import sourcing_costs
-from worklist.sourcing.headroom import headroom
+from worklist.sourcing.common import aware, network_of
 from worklist.sourcing.rates import list_rates, set_rate
 
 router = APIRouter(prefix="/api/v1", tags=["sourcing"])
@@ -128,33 +130,3 @@ def put_endpoint(provider_id: str, body: EndpointIn, db: SessionDep, _: AdminDep
     db.add(endpoint)
     db.commit()
     return {"provider": provider_id, "protocol": "hl7-mllp", **body.model_dump()}
-
-
-@router.get("/sourcing/costs")
-def get_costs(
-    services: ServicesDep,
-    _: ReaderDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """Reports, work units and money by sourcing per site (API.md's sourcing rows), priced."""
-    period = period_of(start, end, services.settings.timezone)
-    with services.engine.connect() as conn:
-        rows = sourcing_costs(conn, period.start, period.end, network)
-    return {"from": period.label_from, "to": period.label_to, "rows": rows}
-
-
-@router.get("/sourcing/headroom")
-def get_headroom(
-    services: ServicesDep,
-    _: ReaderDep,
-    start: From = None,
-    end: To = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """Radiologist reports an on-duty radiographer could have made, per site."""
-    period = period_of(start, end, services.settings.timezone)
-    with services.engine.connect() as conn:
-        rows = headroom(conn, period.start, period.end, network)
-    return {"from": period.label_from, "to": period.label_to, "rows": rows}
