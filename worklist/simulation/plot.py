@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from worklist.policy import URGENCIES
 from worklist.simulation.engine import Outcome
@@ -49,7 +50,12 @@ def write_png(path: Path, runs: Mapping[str, Mapping[str, Outcome]], end_ms: int
         ax.set_xlabel("TAT, minutes (log)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("share of reported studies")
-    axes[0].legend(loc="lower right")
+    labelled: dict[str, Any] = {}
+    for ax in axes:  # some urgencies may have no reported studies in a short run
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            labelled.setdefault(label, handle)
+    if labelled:
+        axes[-1].legend(list(labelled.values()), list(labelled), loc="lower right")
     fig.suptitle("Turnaround by urgency: balancer vs baselines (reported studies, ECDF)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
