@@ -35,8 +35,8 @@ def marker_keys(network: str) -> tuple[str, str]:
 def restore_lost_state(services: Services) -> list[str]:
     """Rebuild each network whose marker is gone; returns the networks rebuilt.
 
-    The first check in a process trusts state that is there (start-up already rebuilt an
-    empty Redis) and just marks it; after that a missing marker means Redis lost it.
+    The first check of a network in a process only marks it (start-up already rebuilt an
+    empty Redis); after that a missing marker means Redis lost the state.
     """
     rebuilt = []
     checked: set[str] = vars(services).setdefault(CHECKED, set())
@@ -46,7 +46,9 @@ def restore_lost_state(services: Services) -> list[str]:
         checked.add(network)
         if services.redis.exists(marker):
             continue
-        if first and not services.allocator(network).is_empty():
+        if first:
+            # Start-up already rebuilt an empty Redis (the app's lifespan); rebuilding again
+            # here would race with the traffic that has started since. Vouch for it instead.
             services.redis.set(marker, utcnow().isoformat())
             continue
         if not services.redis.set(lock, "1", nx=True, ex=LOCK_SECONDS):
