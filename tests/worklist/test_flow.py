@@ -58,6 +58,8 @@ def test_radiographer_gets_only_in_scope_work_then_completes(client: TestClient)
     body = first.json()
     assert body["study"]["study_uid"] == "9.5"
     assert body["reason"] and "lease_expires_at" in body and "due_at" in body
+    assert "patient_key" not in body["study"] and body["study"]["status"] == "claimed"
+    assert body["due_at"].endswith("+00:00")  # ISO 8601 with a UTC offset
     assert client.post("/api/v1/worklist/next", headers=rg).status_code == 204
     done = client.post(f"/api/v1/assignments/{body['assignment_id']}/complete", headers=rg)
     assert done.status_code == 200

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from worklist.deps import MetricsDep, ReporterDep, ServicesDep, SessionDep
 from worklist.reporting import service
@@ -84,6 +86,20 @@ def delete_session(db: SessionDep, services: ServicesDep, principal: ReporterDep
     )
 
 
+_STUDY_FIELDS = frozenset(StudyPublic.model_fields)
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    """Serialise straight to bytes: the hot endpoints skip FastAPI's second validation pass
+    (and its extra threadpool hop); the response_model still documents the shape."""
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _study_json(study: dict[str, Any]) -> dict[str, Any]:
+    """Only the public study fields (never the patient key)."""
+    return {k: v for k, v in study.items() if k in _STUDY_FIELDS}
+
+
 @router.post(
     "/worklist/next",
     responses={
@@ -92,58 +108,65 @@ def delete_session(db: SessionDep, services: ServicesDep, principal: ReporterDep
     },
     response_model=NextCase,
 )
-def post_next(
+async def post_next(
     db: SessionDep, services: ServicesDep, metrics: MetricsDep, principal: ReporterDep
-) -> Any:
+) -> Response:
     """Claim the best eligible study for you, with the reason it was chosen."""
     try:
-        claimed = service.claim_next(db, services, _bound(principal.reporter_id))
+        claimed = await run_in_threadpool(
+            service.claim_next, db, services, _bound(principal.reporter_id)
+        )
     except FlowError as e:
         raise _raise(e) from e
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     metrics.claims.labels(via=claimed["via"]).inc()
-    return NextCase(
-        assignment_id=claimed["assignment_id"],
-        study=StudyPublic.model_validate(claimed["study"]),
-        due_at=claimed["due_at"],
-        lease_expires_at=claimed["lease_expires_at"],
-        reason=claimed["reason"],
+    return _json(
+        {
+            "assignment_id": claimed["assignment_id"],
+            "study": _study_json(claimed["study"]),
+            "due_at": claimed["due_at"],
+            "lease_expires_at": claimed["lease_expires_at"],
+            "reason": claimed["reason"],
+        }
     )
 
 
-@router.post("/assignments/{assignment_id}/complete")
-def post_complete(
+@router.post("/assignments/{assignment_id}/complete", response_model=AssignmentOutcome)
+async def post_complete(
     assignment_id: str,
     db: SessionDep,
     services: ServicesDep,
     metrics: MetricsDep,
     principal: ReporterDep,
-) -> AssignmentOutcome:
+) -> Response:
     """Mark your case reported."""
     try:
-        study = service.complete(db, services, _bound(principal.reporter_id), assignment_id)
+        study = await run_in_threadpool(
+            service.complete, db, services, _bound(principal.reporter_id), assignment_id
+        )
     except FlowError as e:
         raise _raise(e) from e
     metrics.completions.inc()
-    return AssignmentOutcome(assignment_id=assignment_id, study=StudyPublic.model_validate(study))
+    return _json({"assignment_id": assignment_id, "study": _study_json(study)})
 
 
-@router.post("/assignments/{assignment_id}/release")
-def post_release(
+@router.post("/assignments/{assignment_id}/release", response_model=AssignmentOutcome)
+async def post_release(
     assignment_id: str,
     body: ReleaseIn,
     db: SessionDep,
     services: ServicesDep,
     metrics: MetricsDep,
     principal: ReporterDep,
-) -> AssignmentOutcome:
+) -> Response:
     """Hand your case back to the worklist, with a reason."""
+    reporter_id = _bound(principal.reporter_id)
     try:
-        study = service.release(
-            db, services, _bound(principal.reporter_id), assignment_id, body.reason
+        study = await run_in_threadpool(
+            service.release, db, services, reporter_id, assignment_id, body.reason
         )
     except FlowError as e:
         raise _raise(e) from e
     metrics.releases.inc()
-    return AssignmentOutcome(assignment_id=assignment_id, study=StudyPublic.model_validate(study))
+    return _json({"assignment_id": assignment_id, "study": _study_json(study)})
