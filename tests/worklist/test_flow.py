@@ -213,3 +213,21 @@ def test_operations_endpoints_and_metrics(client: TestClient) -> None:
         'worklist_queue_depth{modality="CT",site="RXK",urgency="routine"} 1.0' in text
     )
     assert 'worklist_ingested_total{kind="study"} 2.0' in text
+
+
+def test_a_completion_whose_sql_write_was_lost_puts_the_study_back(client: TestClient) -> None:
+    """Redis completed the lease but the SQL write never happened (e.g. the database dropped):
+    the retry answers 409 and the study is waiting again, not lost."""
+    setup_network(client)
+    me = _reporter(client, "r1")
+    other = _reporter(client, "r2")
+    client.post("/api/v1/studies", json=[study("18.1")])
+    for who in (me, other):
+        client.post("/api/v1/sessions", json={"kind": "core"}, headers=who)
+    got = client.post("/api/v1/worklist/next", headers=me).json()
+    services = _services(client)
+    assert services.allocator("wm").complete("r1", "18.1", int(NOW.timestamp() * 1000))
+    retry = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
+    assert retry.status_code == 409
+    again = client.post("/api/v1/worklist/next", headers=other)
+    assert again.status_code == 200 and again.json()["study"]["study_uid"] == "18.1"

@@ -19,6 +19,7 @@ from allocator.types import SessionKind
 from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
 from worklist.reviews.sampling import maybe_sample
 from worklist.services import Services, utcnow
+from worklist.studies.queueing import enqueue_and_audit
 
 
 class FlowError(Exception):
@@ -259,9 +260,15 @@ def _finish(
     if outcome_sql == "completed":
         maybe_sample(conn, services.settings, services.patient_secret, row, reporter_id, now)
     db.commit()
-    if outcome_sql == "expired":
-        raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
     fields = {k: v for k, v in row._mapping.items() if k in _study.c}
+    if outcome_sql == "expired":
+        if study_changes:
+            # Redis holds no lease of ours: it expired (and the study is already waiting), or
+            # an earlier attempt's Redis step ran but its SQL write failed. Re-index it either
+            # way; enqueue is an idempotent upsert and never takes a study from a live lease.
+            with services.engine.begin() as requeue:
+                enqueue_and_audit(services, requeue, [(row.id, {**fields, **study_changes})])
+        raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
     return {**fields, **study_changes, "updated_at": now}
 
 
