@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
         services = open_services(settings)
         app.state.services = services
         app.state.metrics = Metrics(_queue_rows(services), breached_waiting_rows(services.engine))
+        services.on_outsourced = app.state.metrics.record_outsourced
         rebuilt = rebuild_if_empty(services)
         if rebuilt:
             log.info("allocator state rebuilt from the database", extra={"networks": rebuilt})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -49,6 +50,8 @@ class Services:
     policy: TatPolicy = field(default_factory=lambda: TatPolicy(DEFAULT_TAT_MINUTES))
     embedded_redis: EmbeddedRedis | None = None
     tokens: TokenCache = field(default_factory=TokenCache)
+    # Called once per study sent out (site, modality, provider, price): the app's metrics.
+    on_outsourced: Callable[[str, str, str, float | None], None] | None = None
     _allocators: dict[str, Allocator] = field(default_factory=dict)
 
     def allocator(self, network: str) -> Allocator:

@@ -166,6 +166,10 @@ def test_bulk_outsourcing_by_filter_with_a_dry_run(client: TestClient) -> None:
         assert d["status"] == "outsourced" and d["assignee"] == "dear"
         assert d["events"][-1]["detail"]["mode"] == "bulk"
     assert client.get("/api/v1/studies/23.1").json()["status"] == "unreported"
+    # Bulk sends count in the metrics like manual ones, at the order's price.
+    metrics = client.get("/metrics").text
+    assert 'worklist_outsourced_total{modality="CR",provider="dear",site="RXK"} 3.0' in metrics
+    assert 'worklist_outsourced_cost_pounds_total{provider="dear",site="RXK"} 27.0' in metrics
     assert (
         client.post(
             "/api/v1/outsourcing/bulk", json={}, headers=bearer(mint(client, "lead"))

@@ -13,7 +13,7 @@ from sqlmodel import select
 from dashboards.metrics import Metrics
 from worklist.auth.tokens import Principal
 from worklist.deps import FeedDep, MetricsDep, ServicesDep, SessionDep, require
-from worklist.models import Provider, Study
+from worklist.models import Study
 from worklist.studies.ingest import ingest_studies
 from worklist.studies.orders import ingest_orders
 from worklist.studies.queries import detail, page
@@ -128,7 +128,6 @@ def post_outsource(
     body: OutsourceIn,
     db: SessionDep,
     services: ServicesDep,
-    metrics: MetricsDep,
     principal: OpsDep,
 ) -> StudyDetail:
     """Send a study to an outsourcing provider."""
@@ -137,9 +136,6 @@ def post_outsource(
         outsource(db, services, study, body.provider, _actor(principal))
     except TransitionError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
-    provider = db.get(Provider, body.provider)
-    price = provider.price.get(study.modality) if provider is not None else None
-    metrics.record_outsourced(study.site, study.modality, body.provider, price)
     return detail(db, study)
 
 

@@ -124,6 +124,8 @@ def outsource(
     )
     db.commit()
     services.allocator(study.network).remove([study.study_uid])
+    if services.on_outsourced is not None:
+        services.on_outsourced(study.site, study.modality, provider.id, order.price)
     assert order.id is not None
     if order.delivery == "pending":
         dispatch(services, order.id)
