@@ -8,15 +8,9 @@ from fastapi.testclient import TestClient
 
 from allocator.connection import connect
 from tests.conftest import bearer, mint
-from tests.worklist.helpers import put_reporter, setup_network, study
+from tests.worklist.helpers import put_reporter, services_of, setup_network, study
 from worklist.reporting.sweeper import sweep_once
 from worklist.reporting.watch import marker_keys, restore_lost_state
-from worklist.services import Services
-
-
-def _services(client: TestClient) -> Services:
-    services: Services = client.app.state.services  # type: ignore[attr-defined]
-    return services
 
 
 def _reporter(client: TestClient, rid: str) -> dict[str, str]:
@@ -30,7 +24,7 @@ def test_a_redis_that_lost_everything_is_rebuilt_by_the_next_sweep(client: TestC
     setup_network(client)
     me = _reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("21.1"), study("21.2"), study("21.3")])
-    services = _services(client)
+    services = services_of(client)
     assert restore_lost_state(services) == []  # first look: the state is there, mark it
     assert services.redis.exists(marker_keys("wm")[0])
     claimed = client.post("/api/v1/worklist/next", headers=me).json()
@@ -54,7 +48,7 @@ def test_a_redis_that_lost_everything_is_rebuilt_by_the_next_sweep(client: TestC
 
 def test_a_rebuild_in_progress_elsewhere_is_left_alone(client: TestClient) -> None:
     setup_network(client)
-    services = _services(client)
+    services = services_of(client)
     restore_lost_state(services)
     services.redis.flushdb()
     marker, lock = marker_keys("wm")
@@ -66,7 +60,7 @@ def test_a_rebuild_in_progress_elsewhere_is_left_alone(client: TestClient) -> No
 
 
 def test_database_unreachable_answers_503_with_json(client: TestClient) -> None:
-    services = _services(client)
+    services = services_of(client)
     good = services.engine
     services.engine = sqlalchemy.create_engine(
         "postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 1}
@@ -84,7 +78,7 @@ def test_database_unreachable_answers_503_with_json(client: TestClient) -> None:
 def test_redis_unreachable_answers_503_with_json(client: TestClient) -> None:
     setup_network(client)
     me = _reporter(client, "r1")
-    services = _services(client)
+    services = services_of(client)
     good = services.redis
     services.redis = connect("redis://127.0.0.1:9/0")
     services._allocators.clear()

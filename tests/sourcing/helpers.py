@@ -11,22 +11,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.conftest import bearer, mint
-from tests.worklist.helpers import put_reporter, setup_network
+from tests.worklist.helpers import reporter as reporter  # re-exported for the sourcing tests
+from tests.worklist.helpers import services_of as services_of
+from tests.worklist.helpers import setup_network
 from worklist.models import Assignment, OutsourcingOrder, ReporterSession, Study, StudyEvent
-from worklist.services import Services
 
 CHEST_XR = [{"modalities": ["CR", "DX"], "body_parts": ["CHEST"], "min_age": 16}]
-
-
-def services_of(client: TestClient) -> Services:
-    services: Services = client.app.state.services  # type: ignore[attr-defined]
-    return services
-
-
-def reporter(client: TestClient, rid: str, **overrides: Any) -> dict[str, str]:
-    put_reporter(client, rid, **overrides)
-    return bearer(mint(client, "reporter", rid))
 
 
 def network(client: TestClient) -> None:

@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import bearer, mint
+from worklist.services import Services
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -45,3 +48,15 @@ def put_reporter(client: TestClient, rid: str, **overrides: Any) -> None:
     body.update(overrides)
     r = client.put(f"/api/v1/reporters/{rid}", json=body)
     assert r.status_code in (200, 201), r.text
+
+
+def services_of(client: TestClient) -> Services:
+    """The running app's services (engine, Redis, allocators) behind the TestClient."""
+    services: Services = client.app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+def reporter(client: TestClient, rid: str, **overrides: Any) -> dict[str, str]:
+    """Create (or update) a reporter and return auth headers for their reporter token."""
+    put_reporter(client, rid, **overrides)
+    return bearer(mint(client, "reporter", rid))

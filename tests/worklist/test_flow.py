@@ -6,30 +6,18 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import bearer, mint
-from tests.worklist.helpers import NOW, put_reporter, setup_network, study
+from tests.worklist.helpers import NOW, put_reporter, reporter, services_of, setup_network, study
 from worklist.reporting.recovery import rebuild_if_empty
 from worklist.reporting.sweeper import sweep_once
-from worklist.services import Services
 
 CHEST_SCOPE = [
     {"modalities": ["CR"], "body_parts": ["CHEST"], "min_age": 16, "patient_sources": ["gp"]}
 ]
 
 
-def _services(client: TestClient) -> Services:
-    services: Services = client.app.state.services  # type: ignore[attr-defined]
-    return services
-
-
-def _reporter(client: TestClient, rid: str, **kw: object) -> dict[str, str]:
-    put_reporter(client, rid, **kw)
-    return bearer(mint(client, "reporter", rid))
-
-
 def test_pull_needs_a_session_and_a_reporter_token(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     assert client.post("/api/v1/worklist/next", headers=me).status_code == 409
     assert client.post("/api/v1/worklist/next").status_code == 403  # admin is not a reporter
     assert client.post("/api/v1/sessions", json={"kind": "core"}, headers=me).status_code == 201
@@ -41,7 +29,7 @@ def test_pull_needs_a_session_and_a_reporter_token(client: TestClient) -> None:
 
 def test_radiographer_gets_only_in_scope_work_then_completes(client: TestClient) -> None:
     setup_network(client)
-    rg = _reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
+    rg = reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
     client.post(
         "/api/v1/studies",
         json=[
@@ -75,8 +63,8 @@ def test_radiographer_gets_only_in_scope_work_then_completes(client: TestClient)
 
 def test_most_urgent_first_and_release_returns_the_case(client: TestClient) -> None:
     setup_network(client)
-    a = _reporter(client, "r1")
-    b = _reporter(client, "r2")
+    a = reporter(client, "r1")
+    b = reporter(client, "r2")
     client.post(
         "/api/v1/studies",
         json=[study("10.1"), study("10.2", patient_source="ed", urgency="urgent")],
@@ -111,11 +99,11 @@ def test_most_urgent_first_and_release_returns_the_case(client: TestClient) -> N
 
 def test_lease_expiry_returns_the_case_and_completion_answers_409(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("11.1")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     got = client.post("/api/v1/worklist/next", headers=me).json()
-    swept = sweep_once(_services(client), NOW + timedelta(days=1))
+    swept = sweep_once(services_of(client), NOW + timedelta(days=1))
     assert swept["expired"] == 1
     assert client.get("/api/v1/studies/11.1").json()["status"] == "unreported"
     late = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
@@ -124,7 +112,7 @@ def test_lease_expiry_returns_the_case_and_completion_answers_409(client: TestCl
 
 def test_hot_case_is_pushed_and_offered_first(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1", subspecialties=["neuro"])
+    me = reporter(client, "r1", subspecialties=["neuro"])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     client.post("/api/v1/studies", json=[study("12.1", patient_source="ed", urgency="urgent")])
     client.post(
@@ -142,11 +130,11 @@ def test_hot_case_is_pushed_and_offered_first(client: TestClient) -> None:
 
 def test_claims_survive_a_redis_restart(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("13.1"), study("13.2"), study("13.3")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     got = client.post("/api/v1/worklist/next", headers=me).json()
-    services = _services(client)
+    services = services_of(client)
     services.redis.flushdb()  # Redis lost everything
     assert rebuild_if_empty(services) == ["wm"]
     done = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
@@ -159,7 +147,7 @@ def test_claims_survive_a_redis_restart(client: TestClient) -> None:
 
 def test_scope_change_applies_on_next_pull(client: TestClient) -> None:
     setup_network(client)
-    rg = _reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
+    rg = reporter(client, "rg1", group="radiographer", scope=CHEST_SCOPE)
     client.post("/api/v1/studies", json=[study("14.1", modality="CR", body_part="KNEE")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=rg)
     assert client.post("/api/v1/worklist/next", headers=rg).status_code == 204
@@ -175,7 +163,7 @@ def test_scope_change_applies_on_next_pull(client: TestClient) -> None:
 
 def test_reported_or_outsourced_studies_leave_the_queue(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     client.put("/api/v1/providers/p1", json={"name": "P", "modalities": [], "price": {}})
     client.post("/api/v1/studies", json=[study("15.1"), study("15.2")])
     client.post("/api/v1/reports", json=[{"study_uid": "15.1", "reported_at": NOW.isoformat()}])
@@ -186,7 +174,7 @@ def test_reported_or_outsourced_studies_leave_the_queue(client: TestClient) -> N
 
 def test_reporter_sees_only_their_studies(client: TestClient) -> None:
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("16.1"), study("16.2")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     got = client.post("/api/v1/worklist/next", headers=me).json()
@@ -202,7 +190,7 @@ def test_operations_endpoints_and_metrics(client: TestClient) -> None:
     assert client.get("/healthz", headers={}).json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
     setup_network(client)
-    me = _reporter(client, "r1")
+    me = reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("17.1"), study("17.2", modality="CT")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     client.post("/api/v1/worklist/next", headers=me)
@@ -219,13 +207,13 @@ def test_a_completion_whose_sql_write_was_lost_puts_the_study_back(client: TestC
     """Redis completed the lease but the SQL write never happened (e.g. the database dropped):
     the retry answers 409 and the study is waiting again, not lost."""
     setup_network(client)
-    me = _reporter(client, "r1")
-    other = _reporter(client, "r2")
+    me = reporter(client, "r1")
+    other = reporter(client, "r2")
     client.post("/api/v1/studies", json=[study("18.1")])
     for who in (me, other):
         client.post("/api/v1/sessions", json={"kind": "core"}, headers=who)
     got = client.post("/api/v1/worklist/next", headers=me).json()
-    services = _services(client)
+    services = services_of(client)
     assert services.allocator("wm").complete("r1", "18.1", int(NOW.timestamp() * 1000))
     retry = client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me)
     assert retry.status_code == 409

@@ -86,11 +86,9 @@ def test_catalogue_and_targets_are_seeded(client: TestClient) -> None:
         (t["urgency"], t["patient_source"]): t["target_minutes"]
         for t in client.get("/api/v1/tat-targets").json()
     }
-    assert (
-        targets[("stroke", "*")] == 30
-        and targets[("routine", "gp") if ("routine", "gp") in targets else ("routine", "*")]
-        == 7 * 24 * 60
-    )
+    assert targets[("stroke", "*")] == 30
+    assert targets[("urgent", "ed")] == 60
+    assert targets[("routine", "*")] == 7 * 24 * 60
 
 
 def test_put_reporter_deactivates(client: TestClient) -> None:
