@@ -108,13 +108,11 @@ def _study_json(study: dict[str, Any]) -> dict[str, Any]:
     },
     response_model=NextCase,
 )
-async def post_next(
-    db: SessionDep, services: ServicesDep, metrics: MetricsDep, principal: ReporterDep
-) -> Response:
+async def post_next(services: ServicesDep, metrics: MetricsDep, principal: ReporterDep) -> Response:
     """Claim the best eligible study for you, with the reason it was chosen."""
     try:
         claimed = await run_in_threadpool(
-            service.claim_next, db, services, _bound(principal.reporter_id)
+            service.claim_next, services, _bound(principal.reporter_id)
         )
     except FlowError as e:
         raise _raise(e) from e
@@ -134,16 +132,12 @@ async def post_next(
 
 @router.post("/assignments/{assignment_id}/complete", response_model=AssignmentOutcome)
 async def post_complete(
-    assignment_id: str,
-    db: SessionDep,
-    services: ServicesDep,
-    metrics: MetricsDep,
-    principal: ReporterDep,
+    assignment_id: str, services: ServicesDep, metrics: MetricsDep, principal: ReporterDep
 ) -> Response:
     """Mark your case reported."""
     try:
         study = await run_in_threadpool(
-            service.complete, db, services, _bound(principal.reporter_id), assignment_id
+            service.complete, services, _bound(principal.reporter_id), assignment_id
         )
     except FlowError as e:
         raise _raise(e) from e
@@ -155,7 +149,6 @@ async def post_complete(
 async def post_release(
     assignment_id: str,
     body: ReleaseIn,
-    db: SessionDep,
     services: ServicesDep,
     metrics: MetricsDep,
     principal: ReporterDep,
@@ -164,7 +157,7 @@ async def post_release(
     reporter_id = _bound(principal.reporter_id)
     try:
         study = await run_in_threadpool(
-            service.release, db, services, reporter_id, assignment_id, body.reason
+            service.release, services, reporter_id, assignment_id, body.reason
         )
     except FlowError as e:
         raise _raise(e) from e

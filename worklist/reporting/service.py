@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Connection
-from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from allocator.engine import NotOnDuty
+from allocator.engine import Allocator, NotOnDuty
 from allocator.types import SessionKind
-from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
+from worklist.models import Reporter, ReporterSession
+from worklist.reporting import statements as sql
 from worklist.reviews.sampling import maybe_sample
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
@@ -81,127 +81,100 @@ def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-_study = Study.__table__  # type: ignore[attr-defined]
-_assignment = Assignment.__table__  # type: ignore[attr-defined]
-_event = StudyEvent.__table__  # type: ignore[attr-defined]
-_session = ReporterSession.__table__  # type: ignore[attr-defined]
-_reporter_t = Reporter.__table__  # type: ignore[attr-defined]
-
-
-def claim_next(db: Session, services: Services, reporter_id: str) -> dict[str, Any] | None:
+def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
     """Pull the best eligible study for this reporter; None when nothing is waiting.
 
-    The hot path of the product: plain Core statements, one transaction, no ORM loading.
+    The hot path of the product: statements built once (``statements``), one transaction on a
+    plain connection, no ORM session.
     """
-    conn = db.connection()
-    who = conn.execute(
-        core_select(
-            _reporter_t.c.network,
-            _reporter_t.c.active,
-            _session.c.id.label("session_id"),
-            _session.c.kind.label("session_kind"),
-        )
-        .select_from(_reporter_t)
-        .outerjoin(
-            _session,
-            (_session.c.reporter_id == _reporter_t.c.id) & _session.c.ended_at.is_(None),
-        )
-        .where(_reporter_t.c.id == reporter_id)
-    ).first()
-    if who is None or not who.active:
-        raise FlowError(403, "this reporter is unknown or inactive")
-    if who.session_id is None:
-        raise FlowError(409, "start a session before pulling cases")
-    allocator = services.allocator(who.network)
-    lease_ms = services.settings.lease_seconds * 1000
-    for _ in range(3):
-        now = utcnow()
-        try:
-            claim = allocator.claim(reporter_id, _ms(now), lease_ms)
-        except NotOnDuty as e:
-            raise FlowError(409, "start a session before pulling cases") from e
-        if claim is None:
-            return None
-        row = conn.execute(core_select(_study).where(_study.c.study_uid == claim.study_id)).first()
-        if row is None or row.status in ("reported", "outsourced", "cancelled"):
-            # Redis held something SQL says is finished: drop it and pull again.
-            allocator.remove([claim.study_id])
-            continue
-        if row.status != "unreported":
-            # A release is being committed right now: give it back and pull again.
-            allocator.release(reporter_id, claim.study_id, _ms(now))
-            continue
-        assignment_id = uuid.uuid4().hex
-        lease_expires_at = _from_ms(claim.lease_expires_ms)
-        try:
-            conn.execute(
-                _assignment.insert().values(
-                    id=assignment_id,
-                    study_id=row.id,
-                    reporter_id=reporter_id,
-                    session_id=who.session_id,
-                    sourcing=who.session_kind,
-                    work_units=row.work_units,
-                    via=claim.via,
-                    claimed_at=now,
-                    lease_expires_at=lease_expires_at,
-                    reason=claim.reason,
+    with services.engine.connect() as conn:
+        who = conn.execute(sql.WHO, {"p_reporter": reporter_id}).first()
+        if who is None or not who.active:
+            raise FlowError(403, "this reporter is unknown or inactive")
+        if who.session_id is None:
+            raise FlowError(409, "start a session before pulling cases")
+        allocator = services.allocator(who.network)
+        lease_ms = services.settings.lease_seconds * 1000
+        for _ in range(3):
+            now = utcnow()
+            try:
+                claim = allocator.claim(reporter_id, _ms(now), lease_ms)
+            except NotOnDuty as e:
+                raise FlowError(409, "start a session before pulling cases") from e
+            if claim is None:
+                return None
+            try:
+                row = conn.execute(
+                    sql.CLAIM_STUDY,
+                    {
+                        "p_uid": claim.study_id,
+                        "p_reporter": reporter_id,
+                        "p_sourcing": who.session_kind,
+                        "p_now": now,
+                    },
+                ).first()
+                if row is None:
+                    _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
+                    continue
+                assignment_id = uuid.uuid4().hex
+                lease_expires_at = _from_ms(claim.lease_expires_ms)
+                conn.execute(
+                    sql.INSERT_ASSIGNMENT,
+                    {
+                        "id": assignment_id,
+                        "study_id": row.id,
+                        "reporter_id": reporter_id,
+                        "session_id": who.session_id,
+                        "sourcing": who.session_kind,
+                        "work_units": row.work_units,
+                        "via": claim.via,
+                        "claimed_at": now,
+                        "lease_expires_at": lease_expires_at,
+                        "reason": claim.reason,
+                    },
                 )
-            )
-            conn.execute(
-                _study.update()
-                .where(_study.c.id == row.id)
-                .values(
-                    status="claimed",
-                    assignee=reporter_id,
-                    sourcing=who.session_kind,
-                    updated_at=now,
+                conn.execute(
+                    sql.INSERT_EVENT,
+                    {
+                        "study_id": row.id,
+                        "at": now,
+                        "kind": "claimed",
+                        "actor": reporter_id,
+                        "detail": {"assignment": assignment_id, "via": claim.via, **claim.reason},
+                    },
                 )
-            )
-            conn.execute(
-                _event.insert().values(
-                    study_id=row.id,
-                    at=now,
-                    kind="claimed",
-                    actor=reporter_id,
-                    detail={"assignment": assignment_id, "via": claim.via, **claim.reason},
-                )
-            )
-            db.commit()
-        except Exception:
-            db.rollback()
-            allocator.release(reporter_id, claim.study_id, _ms(now))
-            raise
-        study = {
-            **row._mapping,
-            "status": "claimed",
-            "assignee": reporter_id,
-            "sourcing": who.session_kind,
-        }
-        return {
-            "assignment_id": assignment_id,
-            "study": study,
-            "due_at": row.due_at,
-            "lease_expires_at": lease_expires_at,
-            "reason": claim.reason,
-            "via": claim.via,
-        }
+                conn.commit()
+            except Exception:
+                conn.rollback()
+                allocator.release(reporter_id, claim.study_id, _ms(now))
+                raise
+            return {
+                "assignment_id": assignment_id,
+                "study": dict(row._mapping),
+                "due_at": row.due_at,
+                "lease_expires_at": lease_expires_at,
+                "reason": claim.reason,
+                "via": claim.via,
+            }
     return None
+
+
+def _drop_or_return(
+    conn: Connection, allocator: Allocator, reporter_id: str, study_uid: str, now: datetime
+) -> None:
+    """Redis chose a study SQL says is not waiting: forget it if it is finished, or hand it
+    back if a release is being committed right now; the caller pulls again."""
+    status = conn.execute(sql.STUDY_STATUS, {"p_uid": study_uid}).scalar()
+    conn.rollback()
+    if status is None or status in ("reported", "outsourced", "cancelled"):
+        allocator.remove([study_uid])
+    else:
+        allocator.release(reporter_id, study_uid, _ms(now))
 
 
 def _open_assignment(conn: Connection, reporter_id: str, assignment_id: str) -> Any:
     """The caller's live assignment joined to its study, or the right HTTP refusal."""
-    row = conn.execute(
-        core_select(
-            _assignment.c.id.label("assignment_id"),
-            _assignment.c.reporter_id,
-            _assignment.c.outcome,
-            _assignment.c.sourcing.label("assignment_sourcing"),
-            _study,
-        )
-        .join(_study, _study.c.id == _assignment.c.study_id)
-        .where(_assignment.c.id == assignment_id)
-    ).first()
+    row = conn.execute(sql.OPEN_ASSIGNMENT, {"p_assignment": assignment_id}).first()
     if row is None:
         raise FlowError(404, "no such assignment")
     if row.reporter_id != reporter_id:
@@ -212,7 +185,6 @@ def _open_assignment(conn: Connection, reporter_id: str, assignment_id: str) -> 
 
 
 def _finish(
-    db: Session,
     services: Services,
     reporter_id: str,
     assignment_id: str,
@@ -220,47 +192,64 @@ def _finish(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Complete or release: Redis first (is the lease still ours?), then one SQL transaction."""
-    conn = db.connection()
-    row = _open_assignment(conn, reporter_id, assignment_id)
-    now = utcnow()
-    allocator = services.allocator(row.network)
-    operation = allocator.complete if outcome == "completed" else allocator.release
-    if not operation(reporter_id, row.study_uid, _ms(now)):
-        study_changes: dict[str, Any] = {}
-        outcome_sql, kind = "expired", "lease-expired"
-        if row.status == "claimed" and row.assignee == reporter_id:
+    with services.engine.connect() as conn:
+        row = _open_assignment(conn, reporter_id, assignment_id)
+        now = utcnow()
+        allocator = services.allocator(row.network)
+        operation = allocator.complete if outcome == "completed" else allocator.release
+        study_changes: dict[str, Any]
+        if not operation(reporter_id, row.study_uid, _ms(now)):
+            study_changes = {}
+            outcome_sql, kind = "expired", "lease-expired"
+            if row.status == "claimed" and row.assignee == reporter_id:
+                study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
+            detail: dict[str, Any] = {"assignment": assignment_id, "rule": "lease ran out"}
+        elif outcome == "completed":
+            outcome_sql, kind = "completed", "reported"
+            study_changes = {"status": "reported", "reported_at": now, "reported_by": reporter_id}
+            detail = {
+                "assignment": assignment_id,
+                "sourcing": row.assignment_sourcing,
+                "work_units": row.work_units,
+            }
+        else:
+            outcome_sql, kind = "released", "released"
             study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
-        detail: dict[str, Any] = {"assignment": assignment_id, "rule": "lease ran out"}
-    elif outcome == "completed":
-        outcome_sql, kind = "completed", "reported"
-        study_changes = {"status": "reported", "reported_at": now, "reported_by": reporter_id}
-        detail = {
-            "assignment": assignment_id,
-            "sourcing": row.assignment_sourcing,
-            "work_units": row.work_units,
-        }
-    else:
-        outcome_sql, kind = "released", "released"
-        study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
-        detail = {"assignment": assignment_id, "reason": reason}
-    conn.execute(
-        _assignment.update()
-        .where(_assignment.c.id == assignment_id)
-        .values(outcome=outcome_sql, ended_at=now, release_reason=reason)
-    )
-    if study_changes:
+            detail = {"assignment": assignment_id, "reason": reason}
         conn.execute(
-            _study.update().where(_study.c.id == row.id).values(updated_at=now, **study_changes)
+            sql.END_ASSIGNMENT,
+            {
+                "p_assignment": assignment_id,
+                "p_outcome": outcome_sql,
+                "p_now": now,
+                "p_reason": reason,
+            },
         )
-        conn.execute(
-            _event.insert().values(
-                study_id=row.id, at=now, kind=kind, actor=reporter_id, detail=detail
+        if study_changes:
+            change = sql.STUDY_REPORTED if outcome_sql == "completed" else sql.STUDY_WAITING
+            conn.execute(change, {"p_id": row.id, "p_now": now, "p_reporter": reporter_id})
+            conn.execute(
+                sql.INSERT_EVENT,
+                {
+                    "study_id": row.id,
+                    "at": now,
+                    "kind": kind,
+                    "actor": reporter_id,
+                    "detail": detail,
+                },
             )
-        )
-    if outcome_sql == "completed":
-        maybe_sample(conn, services.settings, services.patient_secret, row, reporter_id, now)
-    db.commit()
-    fields = {k: v for k, v in row._mapping.items() if k in _study.c}
+        if outcome_sql == "completed":
+            maybe_sample(
+                conn,
+                services.settings,
+                services.patient_secret,
+                row,
+                reporter_id,
+                now,
+                group=row.reporter_group,
+            )
+        conn.commit()
+    fields = {k: v for k, v in row._mapping.items() if k in sql.STUDY.c}
     if outcome_sql == "expired":
         if study_changes:
             # Redis holds no lease of ours: it expired (and the study is already waiting), or
@@ -272,15 +261,13 @@ def _finish(
     return {**fields, **study_changes, "updated_at": now}
 
 
-def complete(
-    db: Session, services: Services, reporter_id: str, assignment_id: str
-) -> dict[str, Any]:
+def complete(services: Services, reporter_id: str, assignment_id: str) -> dict[str, Any]:
     """Mark the case reported by this reporter."""
-    return _finish(db, services, reporter_id, assignment_id, "completed")
+    return _finish(services, reporter_id, assignment_id, "completed")
 
 
 def release(
-    db: Session, services: Services, reporter_id: str, assignment_id: str, reason: str
+    services: Services, reporter_id: str, assignment_id: str, reason: str
 ) -> dict[str, Any]:
     """Hand the case back to the worklist with a reason."""
-    return _finish(db, services, reporter_id, assignment_id, "released", reason)
+    return _finish(services, reporter_id, assignment_id, "released", reason)

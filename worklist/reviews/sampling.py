@@ -43,10 +43,12 @@ def maybe_sample(
     study: Any,
     author_id: str,
     now: datetime,
+    group: str | None = None,
 ) -> int | None:
     """Create the review task for a just-completed report if it is sampled (in the caller's
-    transaction); returns its id."""
-    group = conn.execute(select(REPORTER.c.group).where(REPORTER.c.id == author_id)).scalar()
+    transaction); returns its id. Pass the author's ``group`` when already known."""
+    if group is None:
+        group = conn.execute(select(REPORTER.c.group).where(REPORTER.c.id == author_id)).scalar()
     u = draw(secret, study.study_uid)
     rule = rule_for(settings, str(group), u)
     if rule is None:

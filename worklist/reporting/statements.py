@@ -1,0 +1,98 @@
+"""The claim / complete / release statements, built once at import.
+
+The hot path executes these with parameters instead of building a fresh statement per request:
+building and cache-keying a Core statement cost more CPU than running it on SQLite. Parameter
+names start with ``p_`` because SQLAlchemy reserves column names in an UPDATE's SET clause.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Insert, Select, Update, bindparam, select
+
+from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
+
+STUDY: Any = Study.__table__  # type: ignore[attr-defined]
+ASSIGNMENT: Any = Assignment.__table__  # type: ignore[attr-defined]
+EVENT: Any = StudyEvent.__table__  # type: ignore[attr-defined]
+SESSION: Any = ReporterSession.__table__  # type: ignore[attr-defined]
+REPORTER: Any = Reporter.__table__  # type: ignore[attr-defined]
+
+#: The caller's network, whether active, and their open session (params: p_reporter).
+WHO: Select[Any] = (
+    select(
+        REPORTER.c.network,
+        REPORTER.c.active,
+        SESSION.c.id.label("session_id"),
+        SESSION.c.kind.label("session_kind"),
+    )
+    .select_from(REPORTER)
+    .outerjoin(SESSION, (SESSION.c.reporter_id == REPORTER.c.id) & SESSION.c.ended_at.is_(None))
+    .where(REPORTER.c.id == bindparam("p_reporter"))
+)
+
+#: Take a waiting study for a reporter in one statement; no row back means it was not waiting
+#: (params: p_uid, p_reporter, p_sourcing, p_now).
+CLAIM_STUDY: Update = (
+    STUDY.update()
+    .where(STUDY.c.study_uid == bindparam("p_uid"), STUDY.c.status == "unreported")
+    .values(
+        status="claimed",
+        assignee=bindparam("p_reporter"),
+        sourcing=bindparam("p_sourcing"),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(*STUDY.c)
+)
+
+#: Why a claim could not take the study (params: p_uid).
+STUDY_STATUS: Select[Any] = select(STUDY.c.status).where(STUDY.c.study_uid == bindparam("p_uid"))
+
+INSERT_ASSIGNMENT: Insert = ASSIGNMENT.insert()
+INSERT_EVENT: Insert = EVENT.insert()
+
+#: A live assignment with its study and the reporter's staff group (params: p_assignment).
+OPEN_ASSIGNMENT: Select[Any] = (
+    select(
+        ASSIGNMENT.c.id.label("assignment_id"),
+        ASSIGNMENT.c.reporter_id,
+        ASSIGNMENT.c.outcome,
+        ASSIGNMENT.c.sourcing.label("assignment_sourcing"),
+        REPORTER.c.group.label("reporter_group"),
+        STUDY,
+    )
+    .join(STUDY, STUDY.c.id == ASSIGNMENT.c.study_id)
+    .join(REPORTER, REPORTER.c.id == ASSIGNMENT.c.reporter_id)
+    .where(ASSIGNMENT.c.id == bindparam("p_assignment"))
+)
+
+#: Close an assignment (params: p_assignment, p_outcome, p_now, p_reason).
+END_ASSIGNMENT: Update = (
+    ASSIGNMENT.update()
+    .where(ASSIGNMENT.c.id == bindparam("p_assignment"))
+    .values(
+        outcome=bindparam("p_outcome"),
+        ended_at=bindparam("p_now"),
+        release_reason=bindparam("p_reason"),
+    )
+)
+
+#: The study is reported (params: p_id, p_now, p_reporter).
+STUDY_REPORTED: Update = (
+    STUDY.update()
+    .where(STUDY.c.id == bindparam("p_id"))
+    .values(
+        status="reported",
+        reported_at=bindparam("p_now"),
+        reported_by=bindparam("p_reporter"),
+        updated_at=bindparam("p_now"),
+    )
+)
+
+#: The study waits again, held by nobody (params: p_id, p_now).
+STUDY_WAITING: Update = (
+    STUDY.update()
+    .where(STUDY.c.id == bindparam("p_id"))
+    .values(status="unreported", assignee=None, sourcing=None, updated_at=bindparam("p_now"))
+)
