@@ -16,10 +16,11 @@ their scripts check the snapshot's epoch and answer STALE (refresh and recompute
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from allocator.codec import stored_bucket, study_from_json, study_to_json
 from allocator.eligibility import BucketMeta, bucket_for, entry_id
@@ -246,7 +247,7 @@ class Allocator:
             if res[0] == "OK":
                 flat = res[1:]
                 return [
-                    Push(str(flat[i]), str(flat[i + 1]), json.loads(flat[i + 2]))
+                    Push(str(flat[i]), str(flat[i + 1]), orjson.loads(flat[i + 2]))
                     for i in range(0, len(flat), 3)
                 ]
             refresh = res[0] == "STALE"
@@ -274,7 +275,7 @@ class Allocator:
         if res[0] == "OFFDUTY":
             raise NotOnDuty(reporter_id)
         sid, via, expires, reason = res
-        return Claim(str(sid), reporter_id, int(expires), via, json.loads(reason))
+        return Claim(str(sid), reporter_id, int(expires), via, orjson.loads(reason))
 
     # -- leases -------------------------------------------------------------------------
     def complete(self, reporter_id: str, study_id: str, now_ms: int) -> bool:

@@ -163,10 +163,9 @@ def _sink(args: argparse.Namespace, source: str) -> Sink:
 
 
 def _stop_event() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+    from worklist.stopping import stop_event
+
+    return stop_event()
 
 
 # -- runners ----------------------------------------------------------------------------------

@@ -46,6 +46,30 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
 
 
+def make_loop_engine(url: str) -> Engine:
+    """One connection for the claim / complete / release path, which runs on the event loop.
+
+    It is used by that thread alone, so a checkout never waits; a shared pool could deadlock
+    the loop behind sessions that only the loop can close. PostgreSQL gets a short connect
+    timeout (a blocked loop stalls every request) and no pre-ping (a dropped connection is
+    replaced on the next request instead of costing a round trip on every one).
+    """
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=5,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args={"connect_timeout": 3}
+    )
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -43,6 +43,8 @@ class Services:
 
     settings: Settings
     engine: Engine
+    # The event loop's own connection, for the hot reporter endpoints (db.make_loop_engine).
+    loop_engine: Engine
     redis: redis.Redis
     patient_secret: bytes
     weights: RankingWeights
@@ -92,6 +94,7 @@ class Services:
     def close(self) -> None:
         self.redis.close()
         self.engine.dispose()
+        self.loop_engine.dispose()
         if self.embedded_redis is not None:
             self.embedded_redis.close()
 
@@ -134,6 +137,7 @@ def open_services(settings: Settings) -> Services:
     services = Services(
         settings=settings,
         engine=engine,
+        loop_engine=database.make_loop_engine(url),
         redis=connect(redis_url),
         patient_secret=settings.resolved_patient_hash_key(),
         weights=weights_from(settings),

@@ -40,14 +40,12 @@ def serve_one(host: str, port: int, reuse_port: bool) -> None:
 
 def sweep_process() -> None:
     """Housekeeping in its own process, so its bursts never hold an API worker's GIL."""
-    import threading
-
     from worklist.reporting.sweeper import sweep_forever
     from worklist.services import open_services
     from worklist.settings import Settings
+    from worklist.stopping import stop_event
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = stop_event(signal.SIGTERM)
     services = open_services(Settings())
     try:
         sweep_forever(services, stop)

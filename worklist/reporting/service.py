@@ -87,7 +87,7 @@ def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
     The hot path of the product: statements built once (``statements``), one transaction on a
     plain connection, no ORM session.
     """
-    with services.engine.connect() as conn:
+    with services.loop_engine.connect() as conn:
         who = conn.execute(sql.WHO, {"p_reporter": reporter_id}).first()
         if who is None or not who.active:
             raise FlowError(403, "this reporter is unknown or inactive")
@@ -192,7 +192,7 @@ def _finish(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Complete or release: Redis first (is the lease still ours?), then one SQL transaction."""
-    with services.engine.connect() as conn:
+    with services.loop_engine.connect() as conn:
         row = _open_assignment(conn, reporter_id, assignment_id)
         now = utcnow()
         allocator = services.allocator(row.network)
@@ -255,7 +255,7 @@ def _finish(
             # Redis holds no lease of ours: it expired (and the study is already waiting), or
             # an earlier attempt's Redis step ran but its SQL write failed. Re-index it either
             # way; enqueue is an idempotent upsert and never takes a study from a live lease.
-            with services.engine.begin() as requeue:
+            with services.loop_engine.begin() as requeue:
                 enqueue_and_audit(services, requeue, [(row.id, {**fields, **study_changes})])
         raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
     return {**fields, **study_changes, "updated_at": now}
