@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.worklist.helpers import NOW, put_reporter, reporter, services_of, setup_network, study
+from worklist.reporting import sweeper
 from worklist.reporting.recovery import rebuild_if_empty
 from worklist.reporting.sweeper import sweep_once
 
@@ -219,3 +221,22 @@ def test_a_completion_whose_sql_write_was_lost_puts_the_study_back(client: TestC
     assert retry.status_code == 409
     again = client.post("/api/v1/worklist/next", headers=other)
     assert again.status_code == 200 and again.json()["study"]["study_uid"] == "18.1"
+
+
+def test_a_widening_backlog_is_recorded_in_chunks_without_losing_any(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of studies can cross a widening threshold in one pass; they are written in
+    short transactions (claims never wait on one long lock), and every one is audited once."""
+    monkeypatch.setattr(sweeper, "SWEEP_CHUNK", 2)
+    setup_network(client)
+    uids = [f"15.{i}" for i in range(5)]
+    client.post("/api/v1/studies", json=[study(uid, urgency="urgent") for uid in uids])
+    swept = sweep_once(services_of(client), NOW + timedelta(days=3))
+    assert swept["widened"] >= 5
+    for uid in uids:
+        detail = client.get(f"/api/v1/studies/{uid}").json()
+        widened = [e for e in detail["events"] if e["kind"] == "widened"]
+        assert widened, uid
+        assert detail["widening_stage"] == max(e["detail"]["stage"] for e in widened)
+    assert sweep_once(services_of(client), NOW + timedelta(days=3))["widened"] == 0

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from anyio import to_thread
 from sqlmodel import Session, col, select
 
+from allocator.types import WidenEvent
 from worklist.models import Assignment, Study
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
@@ -24,6 +25,7 @@ from worklist.studies.transitions import add_event
 
 log = logging.getLogger(__name__)
 RECONCILE_GRACE = timedelta(seconds=60)
+SWEEP_CHUNK = 500  # studies per transaction when recording expiries and widenings
 WIDEN_STAGE_NAMES = {1: "all-eligible-radiologists", 2: "outsourcing-recommended"}
 
 
@@ -55,43 +57,60 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
         allocator = services.allocator(network)
         expired = allocator.expire_leases(now_ms)
         widened = allocator.widen(now_ms)
-        with Session(services.engine, expire_on_commit=False) as db:
-            uids = [uid for uid, _ in expired] + [w.study_id for w in widened]
-            studies = (
-                {
-                    s.study_uid: s
-                    for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids))).all()
-                }
-                if uids
-                else {}
+        for start in range(0, max(len(expired), len(widened)), SWEEP_CHUNK):
+            chunk_done = _record_in_sql(
+                services,
+                expired[start : start + SWEEP_CHUNK],
+                widened[start : start + SWEEP_CHUNK],
             )
-            for uid, reporter_id in expired:
-                if uid in studies:
-                    _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
-                    done["expired"] += 1
-            for event in widened:
-                study = studies.get(event.study_id)
-                if study is None:
-                    continue
-                study.widening_stage = max(study.widening_stage, event.stage)
-                study.outsourcing_recommended = study.outsourcing_recommended or event.stage >= 2
-                db.add(study)
-                add_event(
-                    db,
-                    study,
-                    "widened",
-                    "allocator",
-                    {
-                        "stage": event.stage,
-                        "pool": WIDEN_STAGE_NAMES.get(event.stage),
-                        "rule": event.rule,
-                    },
-                )
-                done["widened"] += 1
-            db.commit()
+            done["expired"] += chunk_done[0]
+            done["widened"] += chunk_done[1]
+        if len(widened) > SWEEP_CHUNK:
+            log.info("widened a backlog", extra={"network": network, "studies": len(widened)})
+        with Session(services.engine, expire_on_commit=False) as db:
             done["reconciled"] += _reconcile(services, db, network, now)
     done.update(sourcing_pass(services, now))
     return done
+
+
+def _record_in_sql(
+    services: Services, expired: list[tuple[str, str]], widened: list[WidenEvent]
+) -> tuple[int, int]:
+    """Write one chunk of expiries and widenings in its own short transaction, so a backlog
+    (thousands of studies widening at once) never holds row locks that claims wait on."""
+    expired_n = widened_n = 0
+    with Session(services.engine, expire_on_commit=False) as db:
+        uids = [uid for uid, _ in expired] + [w.study_id for w in widened]
+        studies = (
+            {s.study_uid: s for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids)))}
+            if uids
+            else {}
+        )
+        for uid, reporter_id in expired:
+            if uid in studies:
+                _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
+                expired_n += 1
+        for event in widened:
+            study = studies.get(event.study_id)
+            if study is None:
+                continue
+            study.widening_stage = max(study.widening_stage, event.stage)
+            study.outsourcing_recommended = study.outsourcing_recommended or event.stage >= 2
+            db.add(study)
+            add_event(
+                db,
+                study,
+                "widened",
+                "allocator",
+                {
+                    "stage": event.stage,
+                    "pool": WIDEN_STAGE_NAMES.get(event.stage),
+                    "rule": event.rule,
+                },
+            )
+            widened_n += 1
+        db.commit()
+    return expired_n, widened_n
 
 
 def _reconcile(services: Services, db: Session, network: str, now: datetime) -> int:

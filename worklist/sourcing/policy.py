@@ -36,6 +36,9 @@ class Policy:
     daily_budget: float
 
 
+RECOMMEND_CHUNK = 500  # recommendations per transaction
+
+
 def policy_for(db: Session, services: Services, network: str) -> Policy:
     row = db.get(OutsourcingPolicy, network)
     if row is None:
@@ -119,7 +122,10 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
             if policy.mode == "auto":
                 rule += "; no provider meets the due time" if choice is None else "; over budget"
                 done["over_budget"] += int(choice is not None)
-            done["recommended"] += int(_recommend(db, study, rule, facts))
+            if _recommend(db, study, rule, facts):
+                done["recommended"] += 1
+                if done["recommended"] % RECOMMEND_CHUNK == 0:
+                    db.commit()  # short transactions: claims never wait on a backlog's row locks
         db.commit()
         for study, provider_id, facts in sends:
             db.refresh(study)
