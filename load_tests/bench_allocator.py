@@ -55,8 +55,8 @@ def targets(core_result: dict[str, Any], http: list[dict[str, Any]]) -> dict[str
         "pg_p99_over_redis_p99_at_100k>=10": (checks["pg_p99_over_redis_p99_at_100k>=10"] or 0)
         >= 10,
     }
-    for run in http:
-        name = f"http_p99_ms_{run['database']}_x{run['workers']}<=20"
+    for run in http:  # the target is stated for pulls; with completions is reported alongside
+        name = f"http_pulls_p99_ms_{run['database']}_x{run['workers']}<=20"
         checks[name] = run["open_loop"]["p99_ms"]
         met[name] = run["open_loop"]["p99_ms"] <= 20
         audit = run["audit"]
@@ -72,14 +72,16 @@ def targets(core_result: dict[str, Any], http: list[dict[str, Any]]) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k and 100k only, shorter HTTP run")
-    parser.add_argument("--no-complete", action="store_true")
+    parser.add_argument(
+        "--pair-rate", type=float, default=300, help="bench_http.py --pair-rate (0 skips)"
+    )
     args = parser.parse_args()
     core_result = core(args.quick)
     http_args = argparse.Namespace(
         rate=300,
         reporters=200,
         seconds=10 if args.quick else 30,
-        queued=20_000,
+        queued=40_000,
         max_workers=32,
         pg_url="postgresql://postgres@127.0.0.1:5432/postgres",
         redis_url="redis://127.0.0.1:6379/15",
@@ -87,7 +89,7 @@ def main() -> None:
         sqlite_workers=1,
         skip_sqlite=False,
         skip_postgres=False,
-        no_complete=args.no_complete,
+        pair_rate=args.pair_rate,
     )
     http = bench_http.measure(http_args)
     print(

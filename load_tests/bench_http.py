@@ -1,11 +1,14 @@
 """`POST /api/v1/worklist/next` over real HTTP: open-loop latency and the most claims a second.
 
-    python load_tests/bench_http.py [--rate 300] [--reporters 200] [--seconds 30]
+    python -m load_tests.bench_http [--rate 300] [--pair-rate 300] [--reporters 200] [--seconds 30]
 
 Open loop: pull k is sent at t0 + k/rate whatever happened to earlier pulls, and its latency is
-measured from that scheduled time (so a stalled server cannot hide its queueing). Each claimed
-case is then completed, as a reporter would. The load generator runs in its own process.
-Afterwards the database is checked for double assignments and scope violations.
+measured from that scheduled time (so a stalled server cannot hide its queueing). Two open-loop
+runs per server: ``pulls`` sends pulls only (DESIGN.md section 5: 300 pulls a second), then
+``pulls_and_completions`` also completes each claimed case, as a reporter would, so the server
+answers two requests per pull. Then a closed loop finds the most claims a second (each
+completed). The load generator runs in its own process. Afterwards the database is checked for
+double assignments and scope violations.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ def run(
     seconds: float,
     queued: int,
     max_workers: int,
-    complete: bool,
+    pair_rate: float,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = database_url or f"sqlite:///{Path(tmp) / 'worklist.db'}"
@@ -218,7 +221,12 @@ def run(
                     headers={"Authorization": f"Bearer {token}"},
                 ).raise_for_status()
                 tokens.append(token)
-            open_loop = _run_in_process("open", service.url, tokens, rate, seconds, complete)
+            pulls = _run_in_process("open", service.url, tokens, rate, seconds, False)
+            pairs = (
+                _run_in_process("open", service.url, tokens, pair_rate, seconds, True)
+                if pair_rate
+                else None
+            )
             closed_loop = _run_in_process("closed", service.url, tokens, max_workers, 10.0)
             metrics = httpx.get(f"{service.url}/metrics").text
         result = {
@@ -226,7 +234,8 @@ def run(
             "workers": workers,
             "reporters_on_duty": len(tokens),
             "queued_at_start": queued,
-            "open_loop": open_loop,
+            "open_loop": pulls,
+            "open_loop_with_completions": pairs,
             "max_throughput": closed_loop,
             "audit": audit(db_url),
             "server_histogram_count": next(
@@ -246,7 +255,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--reporters", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--queued", type=int, default=20_000)
+    parser.add_argument("--queued", type=int, default=40_000)
     parser.add_argument("--max-workers", type=int, default=32)
     parser.add_argument(
         "--pg-url",
@@ -258,9 +267,10 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument(
-        "--no-complete",
-        action="store_true",
-        help="open loop sends pulls only (by default each claimed case is also completed)",
+        "--pair-rate",
+        type=float,
+        default=300,
+        help="pulls a second for the run that also completes each case (0 skips it)",
     )
     parser.add_argument("--sqlite-workers", type=int, default=1)
     args = parser.parse_args()
@@ -287,7 +297,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args.seconds,
                 args.queued,
                 args.max_workers,
-                not args.no_complete,
+                args.pair_rate,
             )
         )
     return results

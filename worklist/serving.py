@@ -38,6 +38,9 @@ def serve_one(host: str, port: int, reuse_port: bool) -> None:
     server.run(sockets=[_socket(host, port)] if reuse_port else None)
 
 
+SWEEPER_NICENESS = 10
+
+
 def sweep_process() -> None:
     """Housekeeping in its own process, so its bursts never hold an API worker's GIL."""
     from worklist.reporting.sweeper import sweep_forever
@@ -46,6 +49,9 @@ def sweep_process() -> None:
     from worklist.stopping import stop_event
 
     stop = stop_event(signal.SIGTERM)
+    # A backlog pass (thousands of widenings, a prediction over every waiting study) is a CPU
+    # burst; at a lower priority it yields the cores to reporters' requests.
+    os.nice(SWEEPER_NICENESS)
     services = open_services(Settings())
     try:
         sweep_forever(services, stop)
