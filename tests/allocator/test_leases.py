@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from allocator.engine import Allocator, NotOnDuty
 
@@ -111,3 +112,12 @@ def test_is_empty_and_reset(alloc: Allocator) -> None:
     assert not alloc.is_empty()
     alloc.reset()
     assert alloc.is_empty() and alloc.waiting_count() == 0
+
+
+def test_scripts_reload_after_redis_forgets_them(two: Allocator, redis_client: redis.Redis) -> None:
+    """A restarted Redis has no scripts cached: the next EVALSHA answers NOSCRIPT and the
+    allocator loads the script and carries on, with nothing lost."""
+    redis_client.script_flush()
+    claimed = two.claim("r1", T0, LEASE)
+    assert claimed is not None and claimed.study_id == "s1"
+    assert two.complete("r1", "s1", T0 + MIN)
