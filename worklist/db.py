@@ -28,21 +28,26 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _one_sqlite_connection(url: str, pool_timeout: float) -> Engine:
+    """An engine holding a single SQLite connection, with our pragmas."""
+    _ensure_sqlite_dir(url)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 10},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the dialect; SQLite files get their directory created."""
     if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
         # One connection per process: SQLite allows one writer at a time, and threads queueing
         # on our pool are far cheaper than threads sleeping in SQLite's busy handler.
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return _one_sqlite_connection(url, pool_timeout=60)
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
 
 
@@ -55,16 +60,7 @@ def make_loop_engine(url: str) -> Engine:
     replaced on the next request instead of costing a round trip on every one).
     """
     if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=5,
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return _one_sqlite_connection(url, pool_timeout=5)
     return create_engine(
         url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args={"connect_timeout": 3}
     )
