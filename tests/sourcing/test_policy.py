@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import bearer, mint
 from tests.sourcing.helpers import network, provider, reporter, services_of, session
 from tests.worklist.helpers import study
+from worklist.predictions import compute
 from worklist.reporting.sweeper import sweep_once
 from worklist.sourcing.sweep import sourcing_pass
 
@@ -160,3 +162,30 @@ def test_policy_off_and_the_sweeper_gate(client: TestClient) -> None:
     assert sweep_once(services, now)["predicted"] == 0  # gated: once per interval
     assert not client.get(f"/api/v1/studies/{uids[0]}").json()["outsourcing_recommended"]
     assert len(client.get("/api/v1/predictions/breaches").json()["items"]) == 2
+
+
+def test_predictions_are_replaced_in_chunks_and_finished_studies_drop_out(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Predictions are written a chunk per transaction (claims never wait on one long write);
+    every waiting study keeps exactly one row, and a study reported since the last pass loses
+    its row."""
+    monkeypatch.setattr(compute, "STORE_CHUNK", 3)
+    network(client)
+    session(client, reporter(client, "rad1"), "core")
+    now = datetime.now(UTC)
+    uids = _studies(client, 10, now, modality="CT", body_part="CAP", exam_code="CTCAP")
+    assert sourcing_pass(services_of(client), now, force=True)["predicted"] == 10
+    ops = bearer(mint(client, "ops"))
+
+    def predicted() -> list[str]:
+        url = "/api/v1/predictions/breaches?only_breaching=false&limit=100"
+        return sorted(i["study_uid"] for i in client.get(url, headers=ops).json()["items"])
+
+    assert predicted() == sorted(uids)
+    reported = {"study_uid": uids[4], "reported_at": now.isoformat()}
+    assert client.post("/api/v1/reports", json=[reported]).status_code == 200
+    assert (
+        sourcing_pass(services_of(client), now + timedelta(minutes=1), force=True)["predicted"] == 9
+    )
+    assert predicted() == sorted(u for u in uids if u != uids[4])

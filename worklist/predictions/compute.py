@@ -22,6 +22,8 @@ from worklist.reference.profiles import profile_of
 from worklist.services import Services
 from worklist.studies.queueing import to_queued
 
+STORE_CHUNK = 1000  # predictions written per transaction
+
 
 def _merge(windows: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
     merged: list[tuple[float, float]] = []
@@ -134,7 +136,14 @@ def _store(
         }
         for p in predicted
     ]
+    # Replace in short transactions (on SQLite a write locks the whole database, and claims
+    # wait behind it): each chunk swaps its studies' rows, so readers always see one
+    # prediction per study; rows of studies no longer waiting go last.
+    for i in range(0, len(values), STORE_CHUNK):
+        chunk = values[i : i + STORE_CHUNK]
+        with services.engine.begin() as conn:
+            ids = [v["study_id"] for v in chunk]
+            conn.execute(delete(table).where(table.c.study_id.in_(ids)))
+            conn.execute(insert(table), chunk)
     with services.engine.begin() as conn:
-        conn.execute(delete(table).where(table.c.network == network))
-        for i in range(0, len(values), 1000):
-            conn.execute(insert(table), values[i : i + 1000])
+        conn.execute(delete(table).where(table.c.network == network, table.c.computed_at != now))
