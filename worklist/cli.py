@@ -14,8 +14,10 @@ from worklist.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     from worklist.serving import serve_many, serve_one
 
-    if args.workers > 1:
-        settings = Settings()
+    settings = Settings()
+    # With a shared Redis the sweeper gets its own (niced) process even beside one worker: its
+    # passes over a large backlog would otherwise take the API process's GIL for seconds.
+    if args.workers > 1 or (settings.redis_url and settings.run_sweeper):
         if not settings.redis_url:
             raise ValueError("--workers > 1 needs WORKLIST_REDIS_URL (a shared Redis server)")
         _prepare_database(settings)

@@ -155,6 +155,34 @@ def test_serve_with_workers_and_a_sweeper_process(env: dict[str, str]) -> None:
         server.wait(timeout=30)
 
 
+def test_one_worker_with_a_shared_redis_sweeps_in_its_own_process(env: dict[str, str]) -> None:
+    """A backlog pass must not take the API process's GIL: beside a shared Redis, even one
+    worker gets a separate sweeper process (the embedded Redis keeps it in-process)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [*WORKLIST, "serve", "--port", str(port)], env=env, start_new_session=True
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", timeout=60)
+        group = [
+            Path(f"/proc/{pid}/cmdline").read_bytes()
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and _pgid(int(pid)) == server.pid
+        ]
+        spawned = [c for c in group if b"multiprocessing.spawn" in c]
+        assert len(spawned) == 2, group  # the sweeper and the one API worker
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
 def test_demo_serves_the_seeded_network_and_its_simulated_reporters_work(
     env: dict[str, str], tmp_path: Path
 ) -> None:
