@@ -163,6 +163,7 @@ def _sink(args: argparse.Namespace, source: str) -> Sink:
 
 
 def _stop_event() -> threading.Event:
+    """SIGINT/SIGTERM set it (imported here: connectors otherwise need nothing of worklist)."""
     from worklist.stopping import stop_event
 
     return stop_event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -240,3 +241,26 @@ def test_a_widening_backlog_is_recorded_in_chunks_without_losing_any(
         assert widened, uid
         assert detail["widening_stage"] == max(e["detail"]["stage"] for e in widened)
     assert sweep_once(services_of(client), NOW + timedelta(days=3))["widened"] == 0
+
+
+def test_pulls_do_not_wait_for_the_shared_pool(client: TestClient) -> None:
+    """Claim, complete and release run on the event loop with its own connection: with every
+    connection of the shared pool held (as sessions awaiting their close on the loop would
+    hold them), a reporter still pulls and completes instead of deadlocking the loop."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("16.1")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    engine = services_of(client).engine
+    pool: Any = engine.pool
+    held = [engine.connect() for _ in range(pool.size() + max(pool._max_overflow, 0))]
+    try:
+        got = client.post("/api/v1/worklist/next", headers=me)
+        assert got.status_code == 200, got.text
+        done = client.post(
+            f"/api/v1/assignments/{got.json()['assignment_id']}/complete", headers=me
+        )
+        assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
+    finally:
+        for conn in held:
+            conn.close()

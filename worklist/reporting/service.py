@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Update
 from sqlmodel import Session, col, select
 
 from allocator.engine import Allocator, NotOnDuty
@@ -197,24 +197,21 @@ def _finish(
         now = utcnow()
         allocator = services.allocator(row.network)
         operation = allocator.complete if outcome == "completed" else allocator.release
-        study_changes: dict[str, Any]
+        change: Update | None
         if not operation(reporter_id, row.study_uid, _ms(now)):
-            study_changes = {}
             outcome_sql, kind = "expired", "lease-expired"
-            if row.status == "claimed" and row.assignee == reporter_id:
-                study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
+            still_ours = row.status == "claimed" and row.assignee == reporter_id
+            change = sql.STUDY_WAITING if still_ours else None
             detail: dict[str, Any] = {"assignment": assignment_id, "rule": "lease ran out"}
         elif outcome == "completed":
-            outcome_sql, kind = "completed", "reported"
-            study_changes = {"status": "reported", "reported_at": now, "reported_by": reporter_id}
+            outcome_sql, kind, change = "completed", "reported", sql.STUDY_REPORTED
             detail = {
                 "assignment": assignment_id,
                 "sourcing": row.assignment_sourcing,
                 "work_units": row.work_units,
             }
         else:
-            outcome_sql, kind = "released", "released"
-            study_changes = {"status": "unreported", "assignee": None, "sourcing": None}
+            outcome_sql, kind, change = "released", "released", sql.STUDY_WAITING
             detail = {"assignment": assignment_id, "reason": reason}
         conn.execute(
             sql.END_ASSIGNMENT,
@@ -225,9 +222,12 @@ def _finish(
                 "p_reason": reason,
             },
         )
-        if study_changes:
-            change = sql.STUDY_REPORTED if outcome_sql == "completed" else sql.STUDY_WAITING
-            conn.execute(change, {"p_id": row.id, "p_now": now, "p_reporter": reporter_id})
+        study = {k: v for k, v in row._mapping.items() if k in sql.STUDY.c}
+        if change is not None:
+            written = conn.execute(
+                change, {"p_id": row.id, "p_now": now, "p_reporter": reporter_id}
+            )
+            study = dict(written.one()._mapping)
             conn.execute(
                 sql.INSERT_EVENT,
                 {
@@ -249,16 +249,15 @@ def _finish(
                 group=row.reporter_group,
             )
         conn.commit()
-    fields = {k: v for k, v in row._mapping.items() if k in sql.STUDY.c}
     if outcome_sql == "expired":
-        if study_changes:
+        if change is not None:
             # Redis holds no lease of ours: it expired (and the study is already waiting), or
             # an earlier attempt's Redis step ran but its SQL write failed. Re-index it either
             # way; enqueue is an idempotent upsert and never takes a study from a live lease.
             with services.loop_engine.begin() as requeue:
-                enqueue_and_audit(services, requeue, [(row.id, {**fields, **study_changes})])
+                enqueue_and_audit(services, requeue, [(row.id, study)])
         raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
-    return {**fields, **study_changes, "updated_at": now}
+    return study
 
 
 def complete(services: Services, reporter_id: str, assignment_id: str) -> dict[str, Any]:

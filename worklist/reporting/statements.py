@@ -78,7 +78,7 @@ END_ASSIGNMENT: Update = (
     )
 )
 
-#: The study is reported (params: p_id, p_now, p_reporter).
+#: The study is reported; returns the study as written (params: p_id, p_now, p_reporter).
 STUDY_REPORTED: Update = (
     STUDY.update()
     .where(STUDY.c.id == bindparam("p_id"))
@@ -88,11 +88,13 @@ STUDY_REPORTED: Update = (
         reported_by=bindparam("p_reporter"),
         updated_at=bindparam("p_now"),
     )
+    .returning(*STUDY.c)
 )
 
-#: The study waits again, held by nobody (params: p_id, p_now).
+#: The study waits again, held by nobody; returns it as written (params: p_id, p_now).
 STUDY_WAITING: Update = (
     STUDY.update()
     .where(STUDY.c.id == bindparam("p_id"))
     .values(status="unreported", assignee=None, sourcing=None, updated_at=bindparam("p_now"))
+    .returning(*STUDY.c)
 )

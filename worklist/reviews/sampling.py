@@ -9,7 +9,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from worklist.models import Reporter, Review, StudyEvent
 from worklist.settings import Settings
@@ -43,12 +43,10 @@ def maybe_sample(
     study: Any,
     author_id: str,
     now: datetime,
-    group: str | None = None,
+    group: str,
 ) -> int | None:
     """Create the review task for a just-completed report if it is sampled (in the caller's
-    transaction); returns its id. Pass the author's ``group`` when already known."""
-    if group is None:
-        group = conn.execute(select(REPORTER.c.group).where(REPORTER.c.id == author_id)).scalar()
+    transaction); returns its id. ``group`` is the author's staff group."""
     u = draw(secret, study.study_uid)
     rule = rule_for(settings, str(group), u)
     if rule is None:
