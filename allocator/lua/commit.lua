@@ -11,7 +11,8 @@
 --          '<sub match><home><deferrable>' as 0/1 digits; "plans" replace a reporter's plan,
 --          "extend" adds new buckets to it (KEYS[7..] list the "plans" reporters, then the
 --          "extend" ones)
--- Returns {'OK', new epoch} or {'STALE', current epoch}
+-- Returns {'OK', new epoch} or {'STALE', current epoch}; a network's first epoch is the
+-- server time in microseconds, so epochs never repeat after Redis loses its data
 local K = {epoch = KEYS[1], profiles = KEYS[2], entries = KEYS[3], buckets = KEYS[4],
            onduty = KEYS[5], rgcount = KEYS[6]}
 local cur = redis.call('GET', K.epoch) or ''
@@ -53,4 +54,13 @@ for rid, json in pairs(p.profiles) do
 end
 for id, json in pairs(p.entries) do redis.call('HSET', K.entries, id, json) end
 for bid, json in pairs(p.buckets) do redis.call('HSET', K.buckets, bid, json) end
+if cur == '' then
+  -- A network's first epoch comes from the clock, not from 1: after Redis loses everything,
+  -- counting from 1 again would hand a process still caching an old snapshot an epoch equal
+  -- to its own, and it would write studies into buckets the new structure does not have.
+  local t = redis.call('TIME')
+  local first = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', K.epoch, first)
+  return {'OK', first}
+end
 return {'OK', tostring(redis.call('INCR', K.epoch))}

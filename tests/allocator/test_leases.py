@@ -121,3 +121,23 @@ def test_scripts_reload_after_redis_forgets_them(two: Allocator, redis_client: r
     claimed = two.claim("r1", T0, LEASE)
     assert claimed is not None and claimed.study_id == "s1"
     assert two.complete("r1", "s1", T0 + MIN)
+
+
+def test_a_process_caching_the_structure_from_before_redis_lost_it_is_not_fooled(
+    redis_client: redis.Redis,
+) -> None:
+    """Redis loses everything and another process rebuilds it with a different structure in
+    as many commits: the first process's cached snapshot must be seen as stale, so a study it
+    enqueues into a bucket the new structure lacks is still claimable."""
+    old = Allocator(redis_client, "wm")
+    old.upsert_reporter(radiologist("r1", sites=("A", "B")))
+    old.start_session("r1", "core", T0)
+    old.enqueue([study("s1", site="A")], T0)  # old caches a structure with bucket A
+    redis_client.flushdb()  # Redis restarted empty
+    new = Allocator(redis_client, "wm")
+    new.upsert_reporter(radiologist("r1", sites=("A", "B")))
+    new.start_session("r1", "core", T0)
+    new.enqueue([study("s2", site="B")], T0)  # same number of commits, bucket B only
+    old.enqueue([study("s3", site="A")], T0)
+    claimed = {c.study_id for c in (new.claim("r1", T0, LEASE), new.claim("r1", T0, LEASE)) if c}
+    assert claimed == {"s2", "s3"}
