@@ -121,6 +121,23 @@ class NetworkKeys:
         """Hash ``reporter<tab>leased|held|wu|hot`` -> tally of work in hand."""
         return self.base + "inhand"
 
+    # -- housekeeping: not allocator state, so not in ``fixed()`` (a rebuild keeps them) -----
+    @property
+    def restored(self) -> str:
+        """String: present while this Redis holds state built or vouched for from SQL; gone
+        means Redis lost the state and the sweeper rebuilds it (worklist.reporting.watch)."""
+        return self.base + "restored"
+
+    @property
+    def rebuilding(self) -> str:
+        """String lock held by the one process rebuilding the network's state."""
+        return self.base + "rebuilding"
+
+    @property
+    def predict_gate(self) -> str:
+        """String with a TTL: set by the replica that runs this interval's prediction pass."""
+        return self.base + "predict-gate"
+
     def fixed(self) -> list[str]:
         """Every key whose name does not depend on a reporter or bucket."""
         return [

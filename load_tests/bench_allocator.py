@@ -90,7 +90,7 @@ def main() -> None:
         skip_sqlite=False,
         skip_postgres=False,
         pair_rate=args.pair_rate,
-        settle=20.0,
+        settle=5.0,
     )
     http = bench_http.measure(http_args)
     print(

@@ -37,6 +37,7 @@ async def _open_loop(
     import aiohttp
 
     latencies: list[float] = []
+    by_second: dict[int, list[float]] = {}
     statuses: dict[int, int] = {}
     connector = aiohttp.TCPConnector(limit=400)
     async with aiohttp.ClientSession(url, connector=connector) as client:
@@ -45,7 +46,9 @@ async def _open_loop(
             headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"}
             async with client.post("/api/v1/worklist/next", headers=headers) as response:
                 body = await response.read()
-                latencies.append(time.perf_counter() - scheduled)
+                latency = time.perf_counter() - scheduled
+                latencies.append(latency)
+                by_second.setdefault(int(k / rate), []).append(latency)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
             if complete and response.status == 200:
                 assignment = json.loads(body)["assignment_id"]
@@ -75,7 +78,22 @@ async def _open_loop(
         "p90_ms": round(percentile(latencies, 0.90) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
+        "slowest_seconds": _slowest_seconds(by_second),
     }
+
+
+def _slowest_seconds(by_second: dict[int, list[float]], n: int = 5) -> list[dict[str, float]]:
+    """The run's worst seconds by their slowest pull: where a tail comes from (one stall, or
+    spread over the run)."""
+    worst = sorted(by_second.items(), key=lambda kv: max(kv[1]), reverse=True)[:n]
+    return [
+        {
+            "second": second,
+            "max_ms": round(max(values) * 1000, 1),
+            "over_20ms": sum(v > 0.020 for v in values),
+        }
+        for second, values in worst
+    ]
 
 
 async def _closed_loop(url: str, tokens: list[str], workers: int, seconds: float) -> dict[str, Any]:
@@ -182,6 +200,33 @@ def audit(database_url: str) -> dict[str, int]:
     }
 
 
+def wait_for_prediction_pass(admin: httpx.Client, since: datetime, limit_s: float = 600.0) -> float:
+    """Seconds until the sweeper has recorded a prediction and policy pass that started after
+    ``since`` (it runs after that sweep's widening), polled through the API."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        answer = admin.get("/api/v1/predictions/breaches", params={"limit": 1})
+        computed = answer.json()["computed_at"] if answer.status_code == 200 else None
+        if computed is not None and datetime.fromisoformat(computed) >= since:
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.5)
+    raise TimeoutError(f"the sweeper recorded no prediction pass in {limit_s:.0f} s")
+
+
+def server_histogram(metrics: str) -> dict[str, float]:
+    """The service's own ``worklist_next_seconds`` as the share of pulls at or under each
+    bucket: time inside the handler, so a gap to the client's figures is queueing in front of
+    it (a busy loop, the CPU shared with the load generator)."""
+    buckets: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("worklist_next_seconds_bucket"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[le] = float(line.split()[-1])
+    total = buckets.get("+Inf", 0.0)
+    shares = {f"share_le_{le}s": round(n / total, 4) for le, n in buckets.items() if total}
+    return {**shares, "count": total}
+
+
 def run(
     database_url: str | None,
     redis_url: str,
@@ -213,6 +258,7 @@ def run(
                     json=studies[i : i + 500],
                     headers={"Authorization": f"Bearer {feed}"},
                 ).raise_for_status()
+            loaded_at = datetime.now(UTC)
             tokens = []
             for rid in team:
                 token = service.token("reporter", rid)
@@ -223,34 +269,34 @@ def run(
                 ).raise_for_status()
                 tokens.append(token)
             # Measure the steady state: the backlog was just loaded two days overdue, and the
-            # sweeper's first pass widens and predicts all of it (a one-off catch-up).
+            # sweeper's first pass widens, predicts and recommends all of it (a one-off
+            # catch-up, timed and reported); then ``settle`` more seconds.
+            catch_up = wait_for_prediction_pass(service.admin, loaded_at)
             time.sleep(settle)
+            measured_from = datetime.now(UTC)
             pulls = _run_in_process("open", service.url, tokens, rate, seconds, False)
+            pulls["measured_from"] = measured_from.isoformat()
+            pulls["server_side"] = server_histogram(httpx.get(f"{service.url}/metrics").text)
+            pulls["last_prediction_pass"] = service.admin.get(
+                "/api/v1/predictions/breaches", params={"limit": 1}
+            ).json()["last_pass"]
             pairs = (
                 _run_in_process("open", service.url, tokens, pair_rate, seconds, True)
                 if pair_rate
                 else None
             )
             closed_loop = _run_in_process("closed", service.url, tokens, max_workers, 10.0)
-            metrics = httpx.get(f"{service.url}/metrics").text
         result = {
             "database": "postgresql" if database_url else "sqlite",
             "workers": workers,
             "reporters_on_duty": len(tokens),
             "queued_at_start": queued,
-            "settle_seconds_before_measuring": settle,
+            "sweeper_catch_up_seconds": catch_up,
+            "settle_seconds_after_catch_up": settle,
             "open_loop": pulls,
             "open_loop_with_completions": pairs,
             "max_throughput": closed_loop,
             "audit": audit(db_url),
-            "server_histogram_count": next(
-                (
-                    line.split()[-1]
-                    for line in metrics.splitlines()
-                    if line.startswith("worklist_next_seconds_count")
-                ),
-                None,
-            ),
         }
     return result
 
@@ -281,8 +327,8 @@ def main() -> None:
     parser.add_argument(
         "--settle",
         type=float,
-        default=20,
-        help="seconds between loading the backlog and measuring (the sweeper's first pass)",
+        default=5,
+        help="seconds to wait after the sweeper's first pass over the loaded backlog",
     )
     args = parser.parse_args()
     print(json.dumps({"http_worklist_next": measure(args)}, indent=2))

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     on_duty_default_hours: float = Field(default=4.0, ge=0)
     prediction_interval_seconds: float = Field(default=60.0, gt=0)
     prediction_horizon_hours: float = Field(default=7 * 24.0, gt=0)
+    # A stored prediction is rewritten when its start or finish moves by more than this many
+    # minutes, or this share of the time still to go, whichever is larger (or its flag moves).
+    prediction_tolerance_minutes: float = Field(default=5.0, ge=0)
+    prediction_tolerance_share: float = Field(default=0.1, ge=0, le=1)
     outsourcing_mode: str = Field(default="recommend", pattern="^(off|recommend|auto)$")
     outsourcing_daily_budget: float = Field(default=0.0, ge=0)
     review_share_radiographer: float = Field(default=0.1, ge=0, le=1)

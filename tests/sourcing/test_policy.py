@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import bearer, mint
 from tests.sourcing.helpers import network, provider, reporter, services_of, session
 from tests.worklist.helpers import study
-from worklist.predictions import compute
+from worklist.predictions import store
 from worklist.reporting.sweeper import sweep_once
 from worklist.sourcing.sweep import sourcing_pass
 
@@ -170,7 +170,7 @@ def test_predictions_are_replaced_in_chunks_and_finished_studies_drop_out(
     """Predictions are written a chunk per transaction (claims never wait on one long write);
     every waiting study keeps exactly one row, and a study reported since the last pass loses
     its row."""
-    monkeypatch.setattr(compute, "STORE_CHUNK", 3)
+    monkeypatch.setattr(store, "WRITE_CHUNK", 3)
     network(client)
     session(client, reporter(client, "rad1"), "core")
     now = datetime.now(UTC)

@@ -148,3 +148,22 @@ class Review(SQLModel, table=True):
     comment: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class PredictionPass(SQLModel, table=True):
+    """The sweeper's last prediction and policy pass over a network: when it ran, what it
+    found and did, and how long it took.
+
+    Prediction rows are rewritten only when they change materially, so their own
+    ``computed_at`` says when that row last moved; this row says when the figures were last
+    checked (``GET /api/v1/predictions/breaches`` answers with it)."""
+
+    network: str = Field(foreign_key="network.code", primary_key=True, max_length=32)
+    computed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    studies: int
+    breaching: int
+    rows_written: int
+    rows_removed: int
+    recommended: int
+    sent: int
+    seconds: float

@@ -9,20 +9,23 @@ the allocator's own (scope, site credentials, required subspecialty at the study
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from allocator.eligibility import BucketMeta, bucket_for, entry_id, may_report_bucket
-from worklist.models import BreachPrediction, Reporter, ReporterSession, RosterEntry, Study
+from worklist.models import Reporter, ReporterSession, RosterEntry, Study
 from worklist.predictions.model import Predicted, Waiting, predict
 from worklist.predictions.model import Reporter as Capacity
+from worklist.predictions.store import Tolerance, Written, replace_changed
 from worklist.reference.profiles import profile_of
 from worklist.services import Services
 from worklist.studies.queueing import to_queued
 
-STORE_CHUNK = 1000  # predictions written per transaction
+STUDY: Any = Study.__table__  # type: ignore[attr-defined]
 
 
 def _merge(windows: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -67,8 +70,31 @@ def capacities(
     return windows
 
 
-def compute_network(services: Services, network: str, now: datetime) -> list[Predicted]:
-    """Predict every waiting study of a network and replace its stored predictions."""
+#: The study columns a prediction needs (a plain row is far cheaper to read than a model).
+WAITING_COLUMNS = (
+    STUDY.c.id,
+    STUDY.c.study_uid,
+    STUDY.c.site,
+    STUDY.c.modality,
+    STUDY.c.body_part,
+    STUDY.c.exam_code,
+    STUDY.c.patient_age,
+    STUDY.c.patient_source,
+    STUDY.c.urgency,
+    STUDY.c.subspecialty,
+    STUDY.c.requires_subspecialist,
+    STUDY.c.work_units,
+    STUDY.c.acquired_at,
+    STUDY.c.due_at,
+    STUDY.c.patient_key,
+    STUDY.c.widening_stage,
+)
+
+
+def compute_network(
+    services: Services, network: str, now: datetime
+) -> tuple[list[Predicted], Written]:
+    """Predict every waiting study of a network and bring its stored predictions up to date."""
     settings = services.settings
     horizon_s = settings.prediction_horizon_hours * 3600
     with Session(services.engine) as db:
@@ -77,73 +103,68 @@ def compute_network(services: Services, network: str, now: datetime) -> list[Pre
             select(Reporter).where(Reporter.network == network, col(Reporter.active).is_(True))
         ).all()
         profiles = {r.id: profile_of(r) for r in reporters if r.id in windows}
-        studies = db.exec(
-            select(Study).where(Study.network == network, Study.status == "unreported")
-        ).all()
-        rows = [(s.id, s.site, to_queued(s.model_dump())) for s in studies if s.id is not None]
+        rows = (
+            db.connection()
+            .execute(
+                select_columns(*WAITING_COLUMNS).where(
+                    STUDY.c.network == network, STUDY.c.status == "unreported"
+                )
+            )
+            .mappings()
+            .all()
+        )
     entries = {entry_id(e): e for p in profiles.values() for e in p.scope}
     pool_of: dict[BucketMeta, frozenset[str]] = {}
 
-    def pool(meta: BucketMeta) -> frozenset[str]:
-        if meta not in pool_of:
-            pool_of[meta] = frozenset(
-                rid for rid, p in profiles.items() if may_report_bucket(p, meta)
-            )
-        return pool_of[meta]
+    def pool(row: Mapping[Any, Any]) -> frozenset[str]:
+        meta = bucket_for(to_queued(row), int(row["widening_stage"] or 0), entries)
+        found = pool_of.get(meta)
+        if found is None:
+            found = frozenset(rid for rid, p in profiles.items() if may_report_bucket(p, meta))
+            pool_of[meta] = found
+        return found
 
+    now_s = now.timestamp()
     waiting = [
         Waiting(
-            key=sid,
-            due_s=(q.due_ms / 1000) - now.timestamp(),
-            work_units=q.work_units,
-            eligible=pool(bucket_for(q, q.widening_stage, entries)),
+            key=row["id"],
+            due_s=row["due_at"].timestamp() - now_s,
+            work_units=float(row["work_units"]),
+            eligible=pool(row),
         )
-        for sid, _, q in rows
+        for row in rows
     ]
     caps = [
         Capacity(rid, settings.reporter_work_units_per_hour, _merge(windows[rid]))
         for rid in profiles
     ]
     predicted = predict(waiting, caps, horizon_s)
-    sites = {sid: site for sid, site, _ in rows}
-    _store(services, network, now, predicted, sites)
-    return predicted
+    sites = {row["id"]: row["site"] for row in rows}
+    written = replace_changed(
+        services.engine,
+        network,
+        [_row(p, network, sites, now) for p in predicted],
+        Tolerance(
+            timedelta(minutes=settings.prediction_tolerance_minutes),
+            settings.prediction_tolerance_share,
+        ),
+    )
+    return predicted, written
 
 
 def _at(now: datetime, seconds: float | None) -> datetime | None:
     return None if seconds is None else now + timedelta(seconds=seconds)
 
 
-def _store(
-    services: Services,
-    network: str,
-    now: datetime,
-    predicted: list[Predicted],
-    sites: dict[int, str],
-) -> None:
-    table = BreachPrediction.__table__  # type: ignore[attr-defined]
-    values = [
-        {
-            "study_id": p.key,
-            "network": network,
-            "site": sites[p.key],  # type: ignore[index]
-            "computed_at": now,
-            "work_ahead": round(p.work_ahead, 3),
-            "eligible_reporters": p.eligible,
-            "predicted_start": _at(now, p.start_s),
-            "predicted_finish": _at(now, p.finish_s),
-            "predicted_breach": p.breach,
-        }
-        for p in predicted
-    ]
-    # Replace in short transactions (on SQLite a write locks the whole database, and claims
-    # wait behind it): each chunk swaps its studies' rows, so readers always see one
-    # prediction per study; rows of studies no longer waiting go last.
-    for i in range(0, len(values), STORE_CHUNK):
-        chunk = values[i : i + STORE_CHUNK]
-        with services.engine.begin() as conn:
-            ids = [v["study_id"] for v in chunk]
-            conn.execute(delete(table).where(table.c.study_id.in_(ids)))
-            conn.execute(insert(table), chunk)
-    with services.engine.begin() as conn:
-        conn.execute(delete(table).where(table.c.network == network, table.c.computed_at != now))
+def _row(p: Predicted, network: str, sites: Mapping[Any, str], now: datetime) -> dict[str, Any]:
+    return {
+        "study_id": p.key,
+        "network": network,
+        "site": sites[p.key],
+        "computed_at": now,
+        "work_ahead": round(p.work_ahead, 3),
+        "eligible_reporters": p.eligible,
+        "predicted_start": _at(now, p.start_s),
+        "predicted_finish": _at(now, p.finish_s),
+        "predicted_breach": p.breach,
+    }

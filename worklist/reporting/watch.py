@@ -28,8 +28,8 @@ CHECKED = "_restore_checked"  # attribute on the Services: networks checked at l
 
 def marker_keys(network: str) -> tuple[str, str]:
     """(marker, rebuild lock): same ``{network}`` hash tag, so same shard as the state."""
-    base = NetworkKeys(network).base
-    return base + "restored", base + "rebuilding"
+    keys = NetworkKeys(network)
+    return keys.restored, keys.rebuilding
 
 
 def restore_lost_state(services: Services) -> list[str]:

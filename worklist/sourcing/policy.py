@@ -93,7 +93,7 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
         policy = policy_for(db, services, network)
         if policy.mode == "off":
             return done
-        rows = db.exec(
+        query = (
             select(Study, BreachPrediction)
             .join(BreachPrediction, col(BreachPrediction.study_id) == col(Study.id))
             .where(
@@ -102,7 +102,12 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
                 Study.status == "unreported",
             )
             .order_by(col(Study.due_at), col(Study.id))
-        ).all()
+        )
+        if policy.mode == "recommend":
+            # only a study not yet recommended has anything to do (a backlog's worth of
+            # recommended studies is not re-read every pass)
+            query = query.where(col(Study.outsourcing_recommended).is_(False))
+        rows = db.exec(query).all()
         offers = [(p, prices_at(db, p, now)) for p in db.exec(select(Provider)).all()]
         left = policy.daily_budget - spent_today(db, services, network, now)
         sends: list[tuple[Study, str, dict[str, object]]] = []

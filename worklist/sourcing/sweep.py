@@ -4,16 +4,15 @@ delivery retries on every pass."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
+from allocator.keys import NetworkKeys
 from worklist.predictions.compute import compute_network
+from worklist.predictions.store import record_pass
 from worklist.services import Services
 from worklist.sourcing.orders import retry_pending
 from worklist.sourcing.policy import apply_policy
-
-
-def gate_key(network: str) -> str:
-    return f"worklist:{{{network}}}:predict-gate"
 
 
 def sourcing_pass(services: Services, now: datetime, force: bool = False) -> dict[str, int]:
@@ -21,10 +20,27 @@ def sourcing_pass(services: Services, now: datetime, force: bool = False) -> dic
     done = {"predicted": 0, "recommended": 0, "auto_outsourced": 0, "orders_retried": 0}
     interval_ms = int(services.settings.prediction_interval_seconds * 1000)
     for network in services.networks():
-        if not force and not services.redis.set(gate_key(network), "1", nx=True, px=interval_ms):
+        gate = NetworkKeys(network).predict_gate
+        if not force and not services.redis.set(gate, "1", nx=True, px=interval_ms):
             continue
-        done["predicted"] += len(compute_network(services, network, now))
+        started = time.perf_counter()
+        predicted, written = compute_network(services, network, now)
         acted = apply_policy(services, network, now)
+        record_pass(
+            services.engine,
+            network,
+            {
+                "computed_at": now,
+                "studies": len(predicted),
+                "breaching": sum(p.breach for p in predicted),
+                "rows_written": written.rows_written,
+                "rows_removed": written.rows_removed,
+                "recommended": acted["recommended"],
+                "sent": acted["sent"],
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        done["predicted"] += len(predicted)
         done["recommended"] += acted["recommended"]
         done["auto_outsourced"] += acted["sent"]
     done["orders_retried"] = retry_pending(services, now)
