@@ -39,12 +39,34 @@ async def _open_loop(
     latencies: list[float] = []
     by_second: dict[int, list[float]] = {}
     statuses: dict[int, int] = {}
+    # The generator's own health, so its stalls are never read as the server's: how late each
+    # pull left after its scheduled time, and how long new connections took to open.
+    send_lags: list[float] = []
+    connects: list[float] = []
+    trace = aiohttp.TraceConfig()
+
+    async def sent(_s: Any, ctx: Any, _p: Any) -> None:
+        send_lags.append(time.perf_counter() - ctx.trace_request_ctx["scheduled"])
+
+    async def connecting(_s: Any, ctx: Any, _p: Any) -> None:
+        ctx.connect_started = time.perf_counter()
+
+    async def connected(_s: Any, ctx: Any, _p: Any) -> None:
+        connects.append(time.perf_counter() - ctx.connect_started)
+
+    trace.on_request_start.append(sent)
+    trace.on_connection_create_start.append(connecting)
+    trace.on_connection_create_end.append(connected)
     connector = aiohttp.TCPConnector(limit=400)
-    async with aiohttp.ClientSession(url, connector=connector) as client:
+    async with aiohttp.ClientSession(url, connector=connector, trace_configs=[trace]) as client:
 
         async def pull(k: int, scheduled: float) -> None:
             headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"}
-            async with client.post("/api/v1/worklist/next", headers=headers) as response:
+            async with client.post(
+                "/api/v1/worklist/next",
+                headers=headers,
+                trace_request_ctx={"scheduled": scheduled},
+            ) as response:
                 body = await response.read()
                 latency = time.perf_counter() - scheduled
                 latencies.append(latency)
@@ -79,6 +101,12 @@ async def _open_loop(
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
         "slowest_seconds": _slowest_seconds(by_second),
+        "generator": {
+            "send_lag_p99_ms": round(percentile(sorted(send_lags), 0.99) * 1000, 2),
+            "send_lag_max_ms": round(max(send_lags, default=0.0) * 1000, 2),
+            "connections_opened": len(connects),
+            "connect_max_ms": round(max(connects, default=0.0) * 1000, 2),
+        },
     }
 
 
@@ -200,17 +228,32 @@ def audit(database_url: str) -> dict[str, int]:
     }
 
 
-def wait_for_prediction_pass(admin: httpx.Client, since: datetime, limit_s: float = 600.0) -> float:
-    """Seconds until the sweeper has recorded a prediction and policy pass that started after
-    ``since`` (it runs after that sweep's widening), polled through the API."""
+PREDICTION_INTERVAL_S = 60.0  # the service's default WORKLIST_PREDICTION_INTERVAL_SECONDS
+
+
+def wait_for_prediction_pass(
+    admin: httpx.Client, since: datetime, limit_s: float = 600.0
+) -> tuple[float, datetime]:
+    """Wait until the sweeper has recorded a prediction and policy pass that started after
+    ``since`` (it runs after that sweep's widening), polled through the API; returns the
+    seconds waited and when that pass started."""
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
         answer = admin.get("/api/v1/predictions/breaches", params={"limit": 1})
         computed = answer.json()["computed_at"] if answer.status_code == 200 else None
         if computed is not None and datetime.fromisoformat(computed) >= since:
-            return round(time.perf_counter() - started, 1)
+            return round(time.perf_counter() - started, 1), datetime.fromisoformat(computed)
         time.sleep(0.5)
     raise TimeoutError(f"the sweeper recorded no prediction pass in {limit_s:.0f} s")
+
+
+def sleep_until_a_pass_falls_mid_run(last_pass: datetime, seconds: float, settle: float) -> None:
+    """Start measuring so that the next per-minute prediction pass (60 s after the last) runs
+    in the middle of the measured window: the figures include the steady state's periodic
+    work, not a quiet stretch between passes."""
+    next_pass = last_pass + timedelta(seconds=PREDICTION_INTERVAL_S)
+    start = next_pass - timedelta(seconds=seconds / 2)
+    time.sleep(max(settle, (start - datetime.now(UTC)).total_seconds()))
 
 
 def server_histogram(metrics: str) -> dict[str, float]:
@@ -271,15 +314,18 @@ def run(
             # Measure the steady state: the backlog was just loaded two days overdue, and the
             # sweeper's first pass widens, predicts and recommends all of it (a one-off
             # catch-up, timed and reported); then ``settle`` more seconds.
-            catch_up = wait_for_prediction_pass(service.admin, loaded_at)
-            time.sleep(settle)
+            catch_up, last_pass = wait_for_prediction_pass(service.admin, loaded_at)
+            sleep_until_a_pass_falls_mid_run(last_pass, seconds, settle)
             measured_from = datetime.now(UTC)
             pulls = _run_in_process("open", service.url, tokens, rate, seconds, False)
             pulls["measured_from"] = measured_from.isoformat()
             pulls["server_side"] = server_histogram(httpx.get(f"{service.url}/metrics").text)
-            pulls["last_prediction_pass"] = service.admin.get(
-                "/api/v1/predictions/breaches", params={"limit": 1}
-            ).json()["last_pass"]
+            during = service.admin.get("/api/v1/predictions/breaches", params={"limit": 1}).json()[
+                "last_pass"
+            ]
+            pulls["prediction_pass_during_run"] = (
+                during if datetime.fromisoformat(during["computed_at"]) > measured_from else None
+            )
             pairs = (
                 _run_in_process("open", service.url, tokens, pair_rate, seconds, True)
                 if pair_rate
@@ -328,7 +374,8 @@ def main() -> None:
         "--settle",
         type=float,
         default=5,
-        help="seconds to wait after the sweeper's first pass over the loaded backlog",
+        help="least seconds to wait after the sweeper's first pass over the loaded backlog "
+        "(measuring starts so that the next pass falls mid-run)",
     )
     args = parser.parse_args()
     print(json.dumps({"http_worklist_next": measure(args)}, indent=2))

@@ -11,12 +11,14 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from anyio import to_thread
+from sqlalchemy import bindparam, case, or_
 from sqlmodel import Session, col, select
 
 from allocator.types import WidenEvent
-from worklist.models import Assignment, Study
+from worklist.models import Assignment, Study, StudyEvent
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
 from worklist.sourcing.sweep import sourcing_pass
@@ -27,6 +29,20 @@ log = logging.getLogger(__name__)
 RECONCILE_GRACE = timedelta(seconds=60)
 SWEEP_CHUNK = 500  # studies per transaction when recording expiries and widenings
 WIDEN_STAGE_NAMES = {1: "all-eligible-radiologists", 2: "outsourcing-recommended"}
+STUDY: Any = Study.__table__  # type: ignore[attr-defined]
+EVENT: Any = StudyEvent.__table__  # type: ignore[attr-defined]
+#: A study widens to at least ``p_stage``; stage 2 also flags it for outsourcing.
+RAISE_STAGE = (
+    STUDY.update()
+    .where(STUDY.c.id == bindparam("p_id"))
+    .values(
+        widening_stage=case(
+            (STUDY.c.widening_stage < bindparam("p_stage"), bindparam("p_stage")),
+            else_=STUDY.c.widening_stage,
+        ),
+        outsourcing_recommended=or_(STUDY.c.outsourcing_recommended, bindparam("p_flag")),
+    )
+)
 
 
 def _expire_in_sql(db: Session, study: Study, reporter_id: str, why: str) -> None:
@@ -76,41 +92,63 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
 def _record_in_sql(
     services: Services, expired: list[tuple[str, str]], widened: list[WidenEvent]
 ) -> tuple[int, int]:
-    """Write one chunk of expiries and widenings in its own short transaction, so a backlog
-    (thousands of studies widening at once) never holds row locks that claims wait on."""
-    expired_n = widened_n = 0
-    with Session(services.engine, expire_on_commit=False) as db:
-        uids = [uid for uid, _ in expired] + [w.study_id for w in widened]
-        studies = (
-            {s.study_uid: s for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids)))}
-            if uids
-            else {}
+    """Write one chunk of expiries and widenings, each in its own short transaction, so a
+    backlog (thousands of studies widening at once) never holds locks that claims wait on."""
+    expired_n = 0
+    if expired:
+        with Session(services.engine, expire_on_commit=False) as db:
+            uids = [uid for uid, _ in expired]
+            studies = {
+                s.study_uid: s for s in db.exec(select(Study).where(col(Study.study_uid).in_(uids)))
+            }
+            for uid, reporter_id in expired:
+                if uid in studies:
+                    _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
+                    expired_n += 1
+            db.commit()
+    return expired_n, _record_widened(services, widened)
+
+
+def _record_widened(services: Services, widened: list[WidenEvent]) -> int:
+    """Raise each study's stage and audit it: two prebuilt statements whose parameters are
+    all made before the write begins (the sweeper runs at a low priority, and on SQLite a
+    claim waits for as long as it holds the write lock)."""
+    if not widened:
+        return 0
+    with services.engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                select(STUDY.c.study_uid, STUDY.c.id).where(
+                    STUDY.c.study_uid.in_([w.study_id for w in widened])
+                )
+            ).all()
         )
-        for uid, reporter_id in expired:
-            if uid in studies:
-                _expire_in_sql(db, studies[uid], reporter_id, "lease ran out")
-                expired_n += 1
-        for event in widened:
-            study = studies.get(event.study_id)
-            if study is None:
-                continue
-            study.widening_stage = max(study.widening_stage, event.stage)
-            study.outsourcing_recommended = study.outsourcing_recommended or event.stage >= 2
-            db.add(study)
-            add_event(
-                db,
-                study,
-                "widened",
-                "allocator",
-                {
-                    "stage": event.stage,
-                    "pool": WIDEN_STAGE_NAMES.get(event.stage),
-                    "rule": event.rule,
+        conn.rollback()
+        now = utcnow()
+        found = [w for w in widened if w.study_id in ids]
+        if not found:
+            return 0
+        stages = [
+            {"p_id": ids[w.study_id], "p_stage": w.stage, "p_flag": w.stage >= 2} for w in found
+        ]
+        events = [
+            {
+                "study_id": ids[w.study_id],
+                "at": now,
+                "kind": "widened",
+                "actor": "allocator",
+                "detail": {
+                    "stage": w.stage,
+                    "pool": WIDEN_STAGE_NAMES.get(w.stage),
+                    "rule": w.rule,
                 },
-            )
-            widened_n += 1
-        db.commit()
-    return expired_n, widened_n
+            }
+            for w in found
+        ]
+        conn.execute(RAISE_STAGE, stages)
+        conn.execute(EVENT.insert(), events)
+        conn.commit()
+    return len(found)
 
 
 def _reconcile(services: Services, db: Session, network: str, now: datetime) -> int:
