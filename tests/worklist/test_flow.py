@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.worklist.helpers import NOW, put_reporter, reporter, services_of, setup_network, study
 from worklist.reporting import sweeper
@@ -264,3 +265,37 @@ def test_pulls_do_not_wait_for_the_shared_pool(client: TestClient) -> None:
     finally:
         for conn in held:
             conn.close()
+
+
+def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
+    client: TestClient,
+) -> None:
+    """The hot path's round trips: on PostgreSQL the reporter lookup and one statement that
+    takes the study, writes the assignment and audits it; SQLite (no data-modifying CTEs) runs
+    the three writes in one transaction. Either way the claim is recorded whole."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("19.1")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    engine = services_of(client).loop_engine
+    statements: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        got = client.post("/api/v1/worklist/next", headers=me)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert got.status_code == 200, got.text
+    if engine.dialect.name == "postgresql":
+        assert statements == ["SELECT", "WITH"]
+    else:
+        assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"]
+    detail = client.get("/api/v1/studies/19.1").json()
+    assert detail["status"] == "claimed" and detail["assignee"] == "r1"
+    claimed = [e for e in detail["events"] if e["kind"] == "claimed"]
+    assert len(claimed) == 1
+    assert claimed[0]["detail"]["assignment"] == got.json()["assignment_id"]
+    assert claimed[0]["detail"]["rule"] == got.json()["reason"]["rule"]

@@ -88,6 +88,11 @@ def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
     plain connection, no ORM session.
     """
     with services.loop_engine.connect() as conn:
+        # PostgreSQL takes the study in one autocommitted statement: two round trips a claim
+        # (who, claim) instead of six (BEGIN, who, update, two inserts, COMMIT).
+        one_statement = conn.dialect.name == "postgresql"
+        if one_statement:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         who = conn.execute(sql.WHO, {"p_reporter": reporter_id}).first()
         if who is None or not who.active:
             raise FlowError(403, "this reporter is unknown or inactive")
@@ -103,60 +108,78 @@ def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
                 raise FlowError(409, "start a session before pulling cases") from e
             if claim is None:
                 return None
+            assignment_id = uuid.uuid4().hex
+            lease_expires_at = _from_ms(claim.lease_expires_ms)
+            params = {
+                "p_uid": claim.study_id,
+                "p_reporter": reporter_id,
+                "p_sourcing": who.session_kind,
+                "p_now": now,
+                "p_assignment": assignment_id,
+                "p_session": who.session_id,
+                "p_via": claim.via,
+                "p_lease": lease_expires_at,
+                "p_reason": claim.reason,
+                "p_detail": {"assignment": assignment_id, "via": claim.via, **claim.reason},
+            }
             try:
-                row = conn.execute(
-                    sql.CLAIM_STUDY,
-                    {
-                        "p_uid": claim.study_id,
-                        "p_reporter": reporter_id,
-                        "p_sourcing": who.session_kind,
-                        "p_now": now,
-                    },
-                ).first()
+                row = (
+                    conn.execute(sql.CLAIM_IN_ONE, params).first()
+                    if one_statement
+                    else _claim_in_three(conn, params)
+                )
                 if row is None:
                     _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
                     continue
-                assignment_id = uuid.uuid4().hex
-                lease_expires_at = _from_ms(claim.lease_expires_ms)
-                conn.execute(
-                    sql.INSERT_ASSIGNMENT,
-                    {
-                        "id": assignment_id,
-                        "study_id": row.id,
-                        "reporter_id": reporter_id,
-                        "session_id": who.session_id,
-                        "sourcing": who.session_kind,
-                        "work_units": row.work_units,
-                        "via": claim.via,
-                        "claimed_at": now,
-                        "lease_expires_at": lease_expires_at,
-                        "reason": claim.reason,
-                    },
-                )
-                conn.execute(
-                    sql.INSERT_EVENT,
-                    {
-                        "study_id": row.id,
-                        "at": now,
-                        "kind": "claimed",
-                        "actor": reporter_id,
-                        "detail": {"assignment": assignment_id, "via": claim.via, **claim.reason},
-                    },
-                )
-                conn.commit()
             except Exception:
                 conn.rollback()
                 allocator.release(reporter_id, claim.study_id, _ms(now))
                 raise
             return {
                 "assignment_id": assignment_id,
-                "study": dict(row._mapping),
+                # plain str keys: a CTE's labels are str subclasses, which orjson refuses
+                "study": {str(k): v for k, v in row._mapping.items()},
                 "due_at": row.due_at,
                 "lease_expires_at": lease_expires_at,
                 "reason": claim.reason,
                 "via": claim.via,
             }
     return None
+
+
+def _claim_in_three(conn: Connection, p: dict[str, Any]) -> Any:
+    """SQLite: take the study, write the assignment and audit it in one transaction; None
+    (nothing written) when the study was not waiting."""
+    row = conn.execute(sql.CLAIM_STUDY, p).first()
+    if row is None:
+        return None
+    conn.execute(
+        sql.INSERT_ASSIGNMENT,
+        {
+            "id": p["p_assignment"],
+            "study_id": row.id,
+            "reporter_id": p["p_reporter"],
+            "session_id": p["p_session"],
+            "sourcing": p["p_sourcing"],
+            "work_units": row.work_units,
+            "via": p["p_via"],
+            "claimed_at": p["p_now"],
+            "lease_expires_at": p["p_lease"],
+            "reason": p["p_reason"],
+        },
+    )
+    conn.execute(
+        sql.INSERT_EVENT,
+        {
+            "study_id": row.id,
+            "at": p["p_now"],
+            "kind": "claimed",
+            "actor": p["p_reporter"],
+            "detail": p["p_detail"],
+        },
+    )
+    conn.commit()
+    return row
 
 
 def _drop_or_return(

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, select
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Update,
+    bindparam,
+    cast,
+    literal,
+    select,
+)
 
 from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
 
@@ -98,3 +109,63 @@ STUDY_WAITING: Update = (
     .values(status="unreported", assignee=None, sourcing=None, updated_at=bindparam("p_now"))
     .returning(*STUDY.c)
 )
+
+
+def _param(name: str, type_: Any) -> Any:
+    return cast(bindparam(name, type_=type_), type_)
+
+
+_CLAIMED = CLAIM_STUDY.cte("claimed")
+_CLAIM_ASSIGNMENT = (
+    ASSIGNMENT.insert()
+    .from_select(
+        [
+            "id",
+            "study_id",
+            "reporter_id",
+            "session_id",
+            "sourcing",
+            "work_units",
+            "via",
+            "claimed_at",
+            "lease_expires_at",
+            "reason",
+        ],
+        select(
+            _param("p_assignment", String),
+            _CLAIMED.c.id,
+            _param("p_reporter", String),
+            _param("p_session", Integer),
+            _param("p_sourcing", String),
+            _CLAIMED.c.work_units,
+            _param("p_via", String),
+            _param("p_now", ASSIGNMENT.c.claimed_at.type),
+            _param("p_lease", ASSIGNMENT.c.lease_expires_at.type),
+            _param("p_reason", JSON),
+        ),
+    )
+    .returning(ASSIGNMENT.c.id)
+    .cte("assigned")
+)
+_CLAIM_EVENT = (
+    EVENT.insert()
+    .from_select(
+        ["study_id", "at", "kind", "actor", "detail"],
+        select(
+            _CLAIMED.c.id,
+            _param("p_now", EVENT.c.at.type),
+            literal("claimed"),
+            _param("p_reporter", String),
+            _param("p_detail", JSON),
+        ),
+    )
+    .returning(EVENT.c.id)
+    .cte("audited")
+)
+
+#: PostgreSQL: take the study, write the assignment and audit it in ONE statement (one round
+#: trip, its own transaction under autocommit); no row back means the study was not waiting.
+#: SQLite has no data-modifying CTEs, so there the three statements run in one transaction.
+#: (params: p_uid, p_reporter, p_sourcing, p_now, p_assignment, p_session, p_via, p_lease,
+#: p_reason, p_detail)
+CLAIM_IN_ONE: Select[Any] = select(_CLAIMED).add_cte(_CLAIM_ASSIGNMENT).add_cte(_CLAIM_EVENT)
