@@ -19,6 +19,7 @@ from dashboards.metrics import Metrics
 from dashboards.pages import STATIC_URL, static_files
 from dashboards.routes import router as dashboards_router
 from worklist.auth.endpoints import router as auth_router
+from worklist.auth.refresh import keep_tokens_fresh
 from worklist.logs import configure_logging
 from worklist.middleware import RequestContext
 from worklist.models import Study
@@ -86,10 +87,12 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
             if run_sweeper_task and settings.run_sweeper
             else None
         )
+        token_refresher = asyncio.create_task(keep_tokens_fresh(services, stop))
         try:
             yield
         finally:
             stop.set()
+            await token_refresher
             if sweeper is not None:
                 await sweeper
             services.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from worklist.models import ApiToken
 
@@ -62,12 +63,32 @@ def is_admin_token(token: str, admin_token: str | None) -> bool:
 
 def lookup(db: Session, token: str) -> tuple[Principal, datetime | None] | None:
     """The principal for a stored token and its expiry, or None when unknown/expired/revoked."""
-    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
-        return None
-    return Principal(role=row.role, reporter_id=row.reporter_id, token_id=row.id), row.expires_at
+    key = hash_token(token)
+    return lookup_hashes(db, [key]).get(key)
+
+
+LOOKUP_CHUNK = 500  # hashes per query: well inside every database's bound-parameter limit
+
+
+def lookup_hashes(
+    db: Session, token_hashes: Iterable[str]
+) -> dict[str, tuple[Principal, datetime | None]]:
+    """The still-valid tokens among these hashes, each with its principal and expiry."""
+    hashes = list(token_hashes)
+    now = datetime.now(UTC)
+    found: dict[str, tuple[Principal, datetime | None]] = {}
+    for start in range(0, len(hashes), LOOKUP_CHUNK):
+        rows = db.exec(
+            select(ApiToken).where(
+                col(ApiToken.token_hash).in_(hashes[start : start + LOOKUP_CHUNK]),
+                col(ApiToken.revoked_at).is_(None),
+            )
+        )
+        for row in rows:
+            if row.expires_at is None or row.expires_at > now:
+                principal = Principal(role=row.role, reporter_id=row.reporter_id, token_id=row.id)
+                found[row.token_hash] = (principal, row.expires_at)
+    return found
 
 
 def authenticate(db: Session, token: str, admin_token: str | None) -> Principal | None:
