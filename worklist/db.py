@@ -9,27 +9,56 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
+from worklist.sqlite_writers import queue_writers
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL and NORMAL sync: durable across process crashes, fast enough for batched ingest."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_pragmas(checkpoints: bool) -> Any:
+    """WAL and NORMAL sync: durable across process crashes, fast enough for batched ingest.
+
+    Without ``checkpoints`` the connection never checkpoints the WAL itself. A checkpoint
+    fsyncs; once the WAL is past its threshold and a long read (a prediction pass) keeps it
+    from being reset, every commit on a checkpointing connection tries again, so claims would
+    pay two fsyncs each. The background connections checkpoint instead, and the sweeper asks
+    for one every pass (``checkpoint``)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
+
+    return on_connect
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the WAL holds into the SQLite file without waiting for readers or writers
+    (nothing to do on PostgreSQL)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _sqlite_file(url: str) -> str | None:
+    path = url.split("///", 1)[-1]
+    return path if url.startswith("sqlite") and path and path != ":memory:" else None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split("///", 1)[-1]
-    if url.startswith("sqlite") and path and path != ":memory:":
+    path = _sqlite_file(url)
+    if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _one_sqlite_connection(url: str, pool_timeout: float) -> Engine:
-    """An engine holding a single SQLite connection, with our pragmas."""
+def _one_sqlite_connection(url: str, pool_timeout: float, polite: bool) -> Engine:
+    """An engine holding a single SQLite connection, with our pragmas, queueing for the write
+    lock. ``polite`` is for background work: it lets a waiting claim go first and does the
+    WAL checkpoints that claims are spared."""
     _ensure_sqlite_dir(url)
     engine = create_engine(
         url,
@@ -38,7 +67,10 @@ def _one_sqlite_connection(url: str, pool_timeout: float) -> Engine:
         max_overflow=0,
         pool_timeout=pool_timeout,
     )
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_pragmas(checkpoints=polite))
+    path = _sqlite_file(url)
+    if path:
+        queue_writers(engine, path, polite)
     return engine
 
 
@@ -47,7 +79,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # One connection per process: SQLite allows one writer at a time, and threads queueing
         # on our pool are far cheaper than threads sleeping in SQLite's busy handler.
-        return _one_sqlite_connection(url, pool_timeout=60)
+        return _one_sqlite_connection(url, pool_timeout=60, polite=True)
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
 
 
@@ -60,7 +92,7 @@ def make_loop_engine(url: str) -> Engine:
     replaced on the next request instead of costing a round trip on every one).
     """
     if url.startswith("sqlite"):
-        return _one_sqlite_connection(url, pool_timeout=5)
+        return _one_sqlite_connection(url, pool_timeout=5, polite=False)
     return create_engine(
         url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args={"connect_timeout": 3}
     )

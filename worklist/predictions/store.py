@@ -22,7 +22,9 @@ from worklist.models import BreachPrediction, PredictionPass
 
 TABLE: Any = BreachPrediction.__table__  # type: ignore[attr-defined]
 PASS: Any = PredictionPass.__table__  # type: ignore[attr-defined]
-WRITE_CHUNK = 200  # rows per transaction: each holds SQLite's write lock for a few ms at most
+#: Rows per transaction: the sweeper runs niced, so a claim waiting for the write lock waits
+#: for one chunk (about 10 ms at 50 rows; 200 rows measured 70 ms at 300 pulls/s).
+WRITE_CHUNK = 50
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""One queue for SQLite's single write lock, shared by every connection and process.
+
+SQLite lets one connection write at a time. A connection that finds the lock taken sleeps in
+SQLite's busy handler, 1, 2, 5 ... then 100 ms between tries, so behind a bulk writer that
+commits chunk after chunk (the sweeper's prediction rows) a claim loses race after race for a
+tenth of a second or more, with the event loop waiting on it. Here a connection first takes an
+advisory lock on a file beside the database before its first write, checking for it every
+half millisecond, and drops it as soon as its transaction ends; background writers
+(``polite``) also wait a moment before taking it again, so a waiting claim goes first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import time
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+log = logging.getLogger(__name__)
+
+WAIT_LIMIT_S = 10.0  # as long as SQLite's own busy timeout; after that SQLite decides
+POLL_S = 0.0005
+POLITE_PAUSE_S = 0.003  # a background writer's gap between transactions
+_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+_FD, _HELD, _RELEASED = "writers_fd", "writers_held", "writers_released"
+
+
+def _acquire(info: dict[str, Any], polite: bool) -> None:
+    if polite:
+        gap = POLITE_PAUSE_S - (time.perf_counter() - info.get(_RELEASED, 0.0))
+        if gap > 0:
+            time.sleep(gap)
+    deadline = time.perf_counter() + WAIT_LIMIT_S
+    while True:
+        try:
+            fcntl.flock(info[_FD], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            info[_HELD] = True
+            return
+        except BlockingIOError:
+            if time.perf_counter() > deadline:
+                log.warning(
+                    "no turn at the SQLite write lock in %.0f s; writing anyway", WAIT_LIMIT_S
+                )
+                return
+            time.sleep(POLL_S)
+
+
+def _release(info: dict[str, Any]) -> None:
+    if info.pop(_HELD, False):
+        fcntl.flock(info[_FD], fcntl.LOCK_UN)
+        info[_RELEASED] = time.perf_counter()
+
+
+def _release_for(dbapi_connection: Any) -> None:
+    """Release through a pooled connection's info (the engine's first connect passes a bare
+    connection that has none, and holds nothing)."""
+    try:
+        info = dbapi_connection.info
+    except (AttributeError, NotImplementedError):
+        return
+    _release(info)
+
+
+def queue_writers(engine: Engine, database_path: str, polite: bool) -> None:
+    """Make ``engine``'s connections take their turn at the write lock (see the module)."""
+    lock_path = f"{database_path}-writers"
+
+    @event.listens_for(engine, "connect")
+    def _open(_dbapi: Any, record: Any) -> None:
+        record.info[_FD] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @event.listens_for(engine, "close")
+    def _close(_dbapi: Any, record: Any) -> None:
+        _release(record.info)
+        os.close(record.info.pop(_FD))
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if not conn.info.get(_HELD) and _WRITES.match(statement):
+            _acquire(conn.info, polite)
+
+    # Release after SQLite has committed or rolled back, not before: the dialect's own hooks.
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            _release_for(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            _release_for(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
