@@ -31,12 +31,18 @@ def _revoke_behind_the_cache(services: Services, token: str) -> None:
         db.commit()
 
 
-def test_a_refresh_extends_tokens_in_use_and_drops_those_revoked_elsewhere(
-    client: TestClient,
-) -> None:
+def _stopped_clock(client: TestClient) -> tuple[Services, list[float]]:
+    """The app's services with a 5 s token cache on a clock the test moves by hand."""
     services = _services(client)
     clock = [1000.0]
     services.tokens = TokenCache(ttl=5.0, clock=lambda: clock[0])
+    return services, clock
+
+
+def test_a_refresh_extends_tokens_in_use_and_drops_those_revoked_elsewhere(
+    client: TestClient,
+) -> None:
+    services, clock = _stopped_clock(client)
     kept, revoked = mint(client, "ops"), mint(client, "ops")
     for token in (kept, revoked):
         assert client.get("/api/v1/sites", headers=bearer(token)).status_code == 200
@@ -56,9 +62,7 @@ def test_a_refresh_extends_tokens_in_use_and_drops_those_revoked_elsewhere(
 def test_the_cache_serves_until_the_refresh_then_follows_the_database(
     client: TestClient,
 ) -> None:
-    services = _services(client)
-    clock = [0.0]
-    services.tokens = TokenCache(ttl=5.0, clock=lambda: clock[0])
+    services, clock = _stopped_clock(client)
     token = mint(client, "lead")
     assert client.get("/api/v1/sites", headers=bearer(token)).status_code == 200
     _revoke_behind_the_cache(services, token)
