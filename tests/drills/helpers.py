@@ -277,6 +277,9 @@ class CuttableProxy:
 
     def cut(self) -> None:
         if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone leaves it accepting
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
@@ -299,6 +302,10 @@ class CuttableProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._listener is not listener:  # cut while this one was connecting
+                    client.close()
+                    upstream.close()
+                    return
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
