@@ -26,6 +26,7 @@ from worklist.models import Study
 from worklist.predictions.endpoints import router as predictions_router
 from worklist.reference.endpoints import router as reference_router
 from worklist.reporting.endpoints import router as reporting_router
+from worklist.reporting.hot_path import ReporterHotPath
 from worklist.reporting.recovery import rebuild_if_empty
 from worklist.reporting.sweeper import run_sweeper
 from worklist.reviews.endpoints import router as reviews_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
     )
 
     install_unavailable_handlers(app)
+    app.add_middleware(ReporterHotPath)  # inside RequestContext: timed and given a request id
     app.add_middleware(
         RequestContext, on_next=lambda seconds: app.state.metrics.next_seconds.observe(seconds)
     )

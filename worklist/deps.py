@@ -61,7 +61,11 @@ def _lookup_fresh(services: Services, token: str) -> Principal | None:
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
-    header = request.headers.get("authorization", "")
+    return await principal_from_header(services, request.headers.get("authorization", ""))
+
+
+async def principal_from_header(services: Services, header: str) -> Principal:
+    """Who a bearer ``Authorization`` header names; 401 when nobody."""
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -77,6 +81,16 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     return principal
 
 
+def check_role(principal: Principal, allowed: frozenset[str] | set[str]) -> Principal:
+    """The principal when its role is allowed; 403 otherwise."""
+    if principal.role not in allowed:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {principal.role!r} may not do this (needs one of {sorted(allowed)})",
+        )
+    return principal
+
+
 def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency allowing the given roles; admin may do whatever feed, ops and lead may."""
     allowed = set(roles)
@@ -84,12 +98,7 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
         allowed.add("admin")
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in allowed:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {principal.role!r} may not do this (needs one of {sorted(allowed)})",
-            )
-        return principal
+        return check_role(principal, allowed)
 
     check.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by the auth tests
     return check
