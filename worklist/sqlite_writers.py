@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 WAIT_LIMIT_S = 10.0  # as long as SQLite's own busy timeout; after that SQLite decides
 POLL_S = 0.0005
 POLITE_PAUSE_S = 0.003  # a background writer's gap between transactions
-_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+#: A statement that may write: leading comments skipped; WITH counts (it may end in a write).
+_WRITES = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|WITH)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 _FD, _HELD, _RELEASED = "writers_fd", "writers_held", "writers_released"
+_GAVE_UP = "gave up"  # _HELD's value when the wait ran out: writing without the lock
 
 
 def _acquire(info: dict[str, Any], polite: bool) -> None:
@@ -45,13 +50,16 @@ def _acquire(info: dict[str, Any], polite: bool) -> None:
                 log.warning(
                     "no turn at the SQLite write lock in %.0f s; writing anyway", WAIT_LIMIT_S
                 )
+                info[_HELD] = _GAVE_UP  # the rest of this transaction does not wait again
                 return
             time.sleep(POLL_S)
 
 
 def _release(info: dict[str, Any]) -> None:
-    if info.pop(_HELD, False):
+    held = info.pop(_HELD, False)
+    if held is True:
         fcntl.flock(info[_FD], fcntl.LOCK_UN)
+    if held:
         info[_RELEASED] = time.perf_counter()
 
 

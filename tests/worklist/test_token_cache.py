@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -78,13 +79,33 @@ def test_the_app_refreshes_in_the_background(client: TestClient) -> None:
     # The app's refresher wakes every quarter life: 1.25 s for the default cache it started
     # with, then every 0.1 s for this one.
     services.tokens = TokenCache(ttl=0.4)
-    token, revoked = mint(client, "ops"), mint(client, "ops")
-    for each in (token, revoked):
+    time.sleep(1.5)  # past the refresher's first, longer wait
+    used, revoked, idle = mint(client, "ops"), mint(client, "ops"), mint(client, "ops")
+    for each in (used, revoked, idle):
         assert client.get("/api/v1/sites", headers=bearer(each)).status_code == 200
     _revoke_behind_the_cache(services, revoked)
-    time.sleep(2.0)  # five lives: only a refresher keeps an unused entry
-    assert services.tokens.get(token) is not None
+    for _ in range(10):  # two seconds, five lives: only the refresher keeps an entry alive
+        time.sleep(0.2)
+        assert services.tokens.get(used) is not None
     assert services.tokens.get(revoked) is None
+    assert services.tokens.get(idle) is None  # nobody used it: left to run out
+
+
+def test_a_refresh_never_undoes_a_revocation_made_while_it_looked(client: TestClient) -> None:
+    services, clock = _stopped_clock(client)
+    token = mint(client, "ops")
+    assert client.get("/api/v1/sites", headers=bearer(token)).status_code == 200
+    principal = services.tokens.get(token)
+    assert principal is not None and principal.token_id is not None
+    clock[0] += 3.0
+
+    def lookup_then_revoked_here(hashes: Any) -> Any:
+        found = {h: (principal, None) for h in hashes}  # valid when the query ran ...
+        services.tokens.forget_token_id(principal.token_id)  # ... revoked on this replica
+        return found
+
+    services.tokens.refresh(lookup_then_revoked_here)
+    assert services.tokens.get(token) is None
 
 
 def test_lookup_hashes_keeps_only_valid_tokens_in_chunks(client: TestClient) -> None:

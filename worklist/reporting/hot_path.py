@@ -31,7 +31,7 @@ class ReporterHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = (
-            _HOT.match(scope["path"])
+            _HOT.match(_route_path(scope))
             if scope["type"] == "http" and scope["method"] == "POST"
             else None
         )
@@ -59,8 +59,16 @@ class ReporterHotPath:
         return await post_complete(found.group(2), state.services, state.metrics, principal)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: without the ``root_path`` a proxy mounted us under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _handler_for(handlers: dict[Any, Any], error: Exception) -> Any:
-    """The app's handler for this exception's class or its nearest base, as Starlette picks."""
+    """The app's handler for this exception's class or its nearest base. (Handlers keyed by
+    status code are not consulted: the app registers none.)"""
     for cls in type(error).__mro__:
         if cls in handlers:
             return handlers[cls]
