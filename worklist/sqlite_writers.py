@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 WAIT_LIMIT_S = 10.0  # as long as SQLite's own busy timeout; after that SQLite decides
 POLL_S = 0.0005
 POLITE_PAUSE_S = 0.003  # a background writer's gap between transactions
-#: A statement that may write: leading comments skipped; WITH counts (it may end in a write).
+#: A statement that writes: leading comments skipped; a WITH only when a write follows it.
 _WRITES = re.compile(
-    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|WITH)\b",
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
+    r"(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|WITH\b.*\b(?:INSERT|UPDATE|DELETE|REPLACE))\b",
     re.IGNORECASE | re.DOTALL,
 )
 _FD, _HELD, _RELEASED = "writers_fd", "writers_held", "writers_released"

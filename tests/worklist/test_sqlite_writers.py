@@ -129,6 +129,7 @@ def test_claims_never_checkpoint_and_the_sweepers_checkpoint_does(path: str) -> 
         ("  update log SET who = 'b'", True),
         ("-- audit\n/* two */ DELETE FROM log", True),
         ("WITH x AS (SELECT 1) UPDATE log SET who = 'c'", True),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
         ("SELECT * FROM log", False),
         ("/* INSERT */ SELECT 1", False),
     ],
