@@ -103,7 +103,7 @@ def test_a_failed_write_gives_the_lock_back(path: str) -> None:
     engine.dispose()
 
 
-def test_claims_never_checkpoint_and_the_sweepers_checkpoint_does(path: str) -> None:
+def test_claims_never_checkpoint_and_db_checkpoint_does(path: str) -> None:
     claims = db.make_loop_engine(f"sqlite:///{path}")
     background = db.make_engine(f"sqlite:///{path}")
     with claims.connect() as conn:

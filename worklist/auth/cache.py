@@ -56,13 +56,13 @@ class TokenCache:
         return principal
 
     def put(self, token: str, principal: Principal, expires_at: datetime | None) -> None:
-        key = hash_token(token)
+        key, now = hash_token(token), self._clock()
         with self._lock:
             if len(self._entries) >= self._max and key not in self._entries:
                 self._entries.clear()
                 self._used.clear()
-            self._entries[key] = (self._clock(), principal, expires_at)
-            self._used[key] = self._clock()
+            self._entries[key] = (now, principal, expires_at)
+            self._used[key] = now
 
     def refresh(self, lookup_many: LookupMany) -> tuple[int, int]:
         """Re-check in one lookup every entry past half its life and used within its life:

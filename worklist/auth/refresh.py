@@ -5,18 +5,14 @@ would otherwise run out together, and a whole second of pulls would queue behind
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from anyio import to_thread
 from sqlmodel import Session
 
 from worklist.auth.tokens import Principal, lookup_hashes
+from worklist.background import repeat_in_thread
 from worklist.services import Services
-
-log = logging.getLogger(__name__)
 
 
 def refresh_tokens(services: Services) -> tuple[int, int]:
@@ -30,13 +26,9 @@ def refresh_tokens(services: Services) -> tuple[int, int]:
 
 
 async def keep_tokens_fresh(services: Services, stop: asyncio.Event) -> None:
-    """Refresh until stopped. A failure is logged and the entries simply age out, so requests
-    fall back to their own lookups (which answer 503 while the database is away)."""
-    while not stop.is_set():
-        interval = services.tokens.ttl / 4  # due at half life, so refreshed before the end
-        try:
-            await to_thread.run_sync(refresh_tokens, services)
-        except Exception:
-            log.warning("token cache refresh failed", exc_info=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    """Refresh until stopped, every quarter of the cache's life (entries are due at half
+    life, so they are renewed before the end). A failure leaves the entries to age out, and
+    requests fall back to their own lookups (which answer 503 while the database is away)."""
+    await repeat_in_thread(
+        lambda: refresh_tokens(services), stop, lambda: services.tokens.ttl / 4, "token refresh"
+    )

@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import bindparam, case, or_
 from sqlmodel import Session, col, select
 
 from allocator.types import WidenEvent
 from worklist import db as database
+from worklist.background import repeat_in_thread
 from worklist.models import Assignment, Study, StudyEvent
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
@@ -28,10 +27,7 @@ from worklist.studies.transitions import add_event
 
 log = logging.getLogger(__name__)
 RECONCILE_GRACE = timedelta(seconds=60)
-SWEEP_CHUNK = 500  # studies per transaction when recording expiries
-#: Widenings per transaction: each holds the write lock a claim may be waiting for; 500 held
-#: it 40-80 ms in the niced sweeper at 300 pulls/s.
-WIDEN_WRITE_CHUNK = 50
+SWEEP_CHUNK = 500  # studies looked up at once when recording expiries and widenings
 WIDEN_STAGE_NAMES = {1: "all-eligible-radiologists", 2: "outsourcing-recommended"}
 STUDY: Any = Study.__table__  # type: ignore[attr-defined]
 EVENT: Any = StudyEvent.__table__  # type: ignore[attr-defined]
@@ -150,9 +146,10 @@ def _record_widened(services: Services, widened: list[WidenEvent]) -> int:
             }
             for w in found
         ]
-        for i in range(0, len(found), WIDEN_WRITE_CHUNK):
-            conn.execute(RAISE_STAGE, stages[i : i + WIDEN_WRITE_CHUNK])
-            conn.execute(EVENT.insert(), events[i : i + WIDEN_WRITE_CHUNK])
+        step = database.BACKGROUND_WRITE_ROWS
+        for i in range(0, len(found), step):
+            conn.execute(RAISE_STAGE, stages[i : i + step])
+            conn.execute(EVENT.insert(), events[i : i + step])
             conn.commit()
     return len(found)
 
@@ -201,13 +198,10 @@ async def run_sweeper(
     """Sweep every few seconds until stopped; a failing pass is logged, never fatal.
 
     ``on_pass`` receives what each pass did (the app counts lease expiries with it)."""
-    interval = services.settings.sweep_interval_seconds
-    while not stop.is_set():
-        try:
-            done = await to_thread.run_sync(sweep_once, services, datetime.now(UTC))
-            if on_pass is not None:
-                on_pass(done)
-        except Exception:
-            log.exception("sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await repeat_in_thread(
+        lambda: sweep_once(services, datetime.now(UTC)),
+        stop,
+        lambda: services.settings.sweep_interval_seconds,
+        "sweep",
+        on_pass,
+    )
