@@ -16,6 +16,7 @@ their scripts check the snapshot's epoch and answer STALE (refresh and recompute
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -210,13 +211,20 @@ class Allocator:
         now_ms: int,
         push: bool,
         leases: Mapping[str, tuple[str, int]],
+        only_absent: bool = False,
     ) -> list[Push]:
+        """``only_absent`` skips studies Redis already holds, checked again on every retry
+        (the script refuses, with RETRY, a study added since it was read)."""
         k = self._k
         keys = [k.epoch, k.studies, k.where, k.patients, k.held, k.hold_exp, k.inhand,
                 k.onduty, k.widen_at, k.leases, k.queue]  # fmt: skip
         refresh = False
         for _ in range(_RETRIES):
             olds = self._stored(studies)
+            if only_absent:
+                studies = [s for s in studies if olds[s.study_id] is None]
+                if not studies:
+                    return []
             snap = self._structure(refresh)
             placed = []
             for s in studies:
@@ -413,27 +421,52 @@ class Allocator:
         waiting: Sequence[QueuedStudy],
         leases: Sequence[tuple[QueuedStudy, str, int]],
         now_ms: int,
+        *,
+        replace: bool = True,
     ) -> None:
-        """Reset, then restore from the SQL system of record (no pushes are replayed)."""
-        self.reset()
-        snap = self._structure(refresh=True).commit(
-            self._s,
-            self._k,
-            profiles={p.reporter_id: p for p in profiles},
-            entries={entry_id(e): e for p in profiles for e in p.scope},
-        )
+        """Restore from the SQL system of record (no pushes are replayed).
+
+        ``replace`` resets the network first (an operator's rebuild). Without it the rebuild
+        only adds what Redis lacks -- reporters, sessions and studies it does not know -- so
+        it may run beside live traffic: what traffic wrote is never overwritten by this
+        (possibly older) read, and traffic writes Redis after SQL, so it brings any newer
+        change itself.
+        """
+        if replace:
+            self.reset()
+        for _ in range(_RETRIES):
+            snap = self._structure(refresh=True)
+            missing = [p for p in profiles if p.reporter_id not in snap.profiles]
+            try:
+                snap = snap.commit(
+                    self._s,
+                    self._k,
+                    profiles={p.reporter_id: p for p in missing},
+                    entries={entry_id(e): e for p in missing for e in p.scope},
+                )
+                break
+            except StaleEpoch:
+                continue
+        else:
+            raise ContentionError("rebuild")
         every = [*waiting, *(s for s, _, _ in leases)]
         metas = (bucket_for(s, s.widening_stage, snap.entries) for s in every)
         self._snap = snap
-        self._ensure_buckets(snap, {m.bucket_id: m for m in metas})
+        with contextlib.suppress(StaleEpoch):  # else each enqueue below registers its own
+            self._ensure_buckets(snap, {m.bucket_id: m for m in metas})
+        on_duty = {} if replace else self.on_duty()
         for rid, kind in sessions.items():
-            self.start_session(rid, kind, now_ms)
+            if rid not in on_duty:
+                self.start_session(rid, kind, now_ms)
+        only_absent = not replace
         for chunk in _chunks(list({s.study_id: s for s in waiting}.values())):
-            self._enqueue(chunk, now_ms, push=False, leases={})
+            self._enqueue(chunk, now_ms, push=False, leases={}, only_absent=only_absent)
         by_lease = list({s.study_id: (s, rid, exp) for s, rid, exp in leases}.values())
         for lchunk in _chunks(by_lease):
             hand = {s.study_id: (rid, exp) for s, rid, exp in lchunk}
-            self._enqueue([s for s, _, _ in lchunk], now_ms, push=False, leases=hand)
+            self._enqueue(
+                [s for s, _, _ in lchunk], now_ms, push=False, leases=hand, only_absent=only_absent
+            )
 
     # -- helpers ------------------------------------------------------------------------
     def _stored(self, studies: Sequence[QueuedStudy]) -> dict[str, tuple[str, int] | None]:

@@ -27,8 +27,8 @@ from worklist.predictions.endpoints import router as predictions_router
 from worklist.reference.endpoints import router as reference_router
 from worklist.reporting.endpoints import router as reporting_router
 from worklist.reporting.hot_path import ReporterHotPath
-from worklist.reporting.recovery import rebuild_if_empty
 from worklist.reporting.sweeper import run_sweeper
+from worklist.reporting.watch import rebuild_if_empty
 from worklist.reviews.endpoints import router as reviews_router
 from worklist.rosters.endpoints import router as rosters_router
 from worklist.services import Services, open_services

@@ -126,3 +126,39 @@ def test_rebuild_equals_pre_reset_state(alloc: Allocator) -> None:
             c.lease_expires_ms,
         )
     assert _drain(alloc, order, T0 + MIN) == expected
+
+
+def test_additive_rebuild_keeps_what_traffic_wrote_after_the_read(alloc: Allocator) -> None:
+    """A worker starting beside live traffic read SQL before the traffic's writes reached
+    Redis: its rebuild adds what Redis lacks and never undoes those newer writes."""
+    # What the starting worker read from SQL (older than what follows).
+    old_profiles = [radiographer("g", [CHEST_XR]), radiologist("r")]
+    old_sessions = {"r": "core"}
+    old_waiting = [study("a"), study("b"), study("c", modality="CT")]
+    # Live traffic meanwhile: g's scope changed to CT, g started, claimed c; b became urgent.
+    alloc.upsert_reporter(radiographer("g", [entry(modalities=["CT"])]))
+    alloc.start_session("g", "core", T0)
+    alloc.enqueue([study("c", modality="CT"), study("b", urgency="urgent", due_ms=T0 + MIN)], T0)
+    claimed = alloc.claim("g", T0, LEASE)
+    assert claimed is not None and claimed.study_id == "c"
+
+    alloc.rebuild(old_profiles, old_sessions, old_waiting, [], T0, replace=False)  # type: ignore[arg-type]
+
+    assert alloc.lease_holder("c") == ("g", claimed.lease_expires_ms)  # not re-queued
+    assert set(alloc.on_duty()) == {"g", "r"}  # r's session added, g's kept
+    assert alloc.claim("g", T0, LEASE) is None  # g kept the newer CT-only scope
+    first = alloc.claim("r", T0, LEASE)
+    assert first is not None and first.study_id == "b"  # b kept its newer urgency
+    second = alloc.claim("r", T0, LEASE)
+    assert second is not None and second.study_id == "a"  # a added
+
+
+def test_replacing_rebuild_resets_to_the_read(alloc: Allocator) -> None:
+    """The operator's rebuild (replace) is the contrast: the SQL read wins over Redis."""
+    alloc.upsert_reporter(radiographer("g", [entry(modalities=["CT"])]))
+    alloc.start_session("g", "core", T0)
+    alloc.rebuild([radiographer("g", [CHEST_XR])], {}, [study("a")], [], T0)
+    assert alloc.on_duty() == {}
+    alloc.start_session("g", "core", T0)
+    got = alloc.claim("g", T0, LEASE)
+    assert got is not None and got.study_id == "a"

@@ -9,10 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from allocator.engine import Allocator
 from tests.worklist.helpers import NOW, put_reporter, reporter, services_of, setup_network, study
 from worklist.reporting import sweeper
-from worklist.reporting.recovery import rebuild_if_empty
+from worklist.reporting.recovery import read_network
 from worklist.reporting.sweeper import sweep_once
+from worklist.reporting.watch import marker_keys, rebuild_if_empty
 
 CHEST_SCOPE = [
     {"modalities": ["CR"], "body_parts": ["CHEST"], "min_age": 16, "patient_sources": ["gp"]}
@@ -147,6 +149,43 @@ def test_claims_survive_a_redis_restart(client: TestClient) -> None:
     while (r := client.post("/api/v1/worklist/next", headers=me)).status_code == 200:
         remaining.add(r.json()["study"]["study_uid"])
     assert remaining == {"13.1", "13.2", "13.3"} - {got["study"]["study_uid"]}
+
+
+def test_a_worker_starting_beside_traffic_loses_none_of_it(client: TestClient) -> None:
+    """serve --workers 2: the second worker's start-up rebuild read SQL while the network was
+    new and empty, and wrote after the first worker had taken a reporter, a study and a
+    session. Its additive rebuild must leave those for the pull (it used to reset them)."""
+    setup_network(client)
+    services = services_of(client)
+    starting_worker_read = read_network(services, "wm")
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("15.1")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    record = starting_worker_read
+    Allocator(services.redis, "wm").rebuild(
+        record.profiles, record.sessions, record.waiting, record.leases, 0, replace=False
+    )
+    got = client.post("/api/v1/worklist/next", headers=me)
+    assert got.status_code == 200 and got.json()["study"]["study_uid"] == "15.1"
+
+
+def test_start_up_rebuild_waits_for_no_one_but_leaves_a_rebuild_in_progress(
+    client: TestClient,
+) -> None:
+    """Only one process rebuilds a network at a time; the others go on serving."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("16.1")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    services = services_of(client)
+    services.redis.flushdb()
+    _, lock = marker_keys("wm")
+    services.redis.set(lock, "1")  # another process is rebuilding
+    assert rebuild_if_empty(services) == []
+    services.redis.delete(lock)
+    assert rebuild_if_empty(services) == ["wm"]
+    got = client.post("/api/v1/worklist/next", headers=me)
+    assert got.status_code == 200 and got.json()["study"]["study_uid"] == "16.1"
 
 
 def test_scope_change_applies_on_next_pull(client: TestClient) -> None:

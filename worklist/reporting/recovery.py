@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from allocator.types import SessionKind
+from allocator.types import QueuedStudy, ReporterProfile, SessionKind
 from worklist.models import Assignment, Reporter, ReporterSession, Study
 from worklist.reference.profiles import profile_of
 from worklist.services import Services, now_ms
@@ -15,8 +16,43 @@ from worklist.studies.queueing import to_queued
 log = logging.getLogger(__name__)
 
 
-def rebuild_network(services: Services, network: str) -> dict[str, int]:
-    """Reset the network's Redis state and restore reporters, sessions, queue and leases."""
+@dataclass(frozen=True)
+class NetworkRecord:
+    """What SQL says Redis should hold for a network, read at one moment."""
+
+    profiles: list[ReporterProfile]
+    sessions: dict[str, SessionKind]
+    waiting: list[QueuedStudy]
+    leases: list[tuple[QueuedStudy, str, int]]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "reporters": len(self.profiles),
+            "sessions": len(self.sessions),
+            "waiting": len(self.waiting),
+            "leases": len(self.leases),
+        }
+
+
+def rebuild_network(services: Services, network: str, *, replace: bool = True) -> dict[str, int]:
+    """Restore the network's reporters, sessions, queue and leases in Redis: after a reset
+    (``replace``, an operator's rebuild), or adding only what Redis lacks (beside traffic)."""
+    record = read_network(services, network)
+    services.allocator(network).rebuild(
+        record.profiles,
+        record.sessions,
+        record.waiting,
+        record.leases,
+        now_ms(),
+        replace=replace,
+    )
+    counts = record.counts()
+    log.info("rebuilt allocator state", extra={"network": network, "replace": replace, **counts})
+    return counts
+
+
+def read_network(services: Services, network: str) -> NetworkRecord:
+    """The network's active reporters, open sessions, waiting studies and live leases."""
     with Session(services.engine) as db:
         reporters = db.exec(
             select(Reporter).where(Reporter.network == network, col(Reporter.active).is_(True))
@@ -54,22 +90,4 @@ def rebuild_network(services: Services, network: str) -> dict[str, int]:
                 )
             ).all()
         ]
-    services.allocator(network).rebuild(profiles, sessions, waiting, leases, now_ms())
-    counts = {
-        "reporters": len(profiles),
-        "sessions": len(sessions),
-        "waiting": len(waiting),
-        "leases": len(leases),
-    }
-    log.info("rebuilt allocator state", extra={"network": network, **counts})
-    return counts
-
-
-def rebuild_if_empty(services: Services) -> list[str]:
-    """At start-up: rebuild each network whose Redis state is missing (e.g. after a restart)."""
-    rebuilt = []
-    for network in services.networks():
-        if services.allocator(network).is_empty():
-            rebuild_network(services, network)
-            rebuilt.append(network)
-    return rebuilt
+    return NetworkRecord(profiles, sessions, waiting, leases)

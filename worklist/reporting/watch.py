@@ -10,19 +10,13 @@ the marker is missing, the network is rebuilt (one process at a time) and marked
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-
-from sqlmodel import Session, col, select
 
 from allocator.keys import NetworkKeys
-from worklist.models import Study
 from worklist.reporting.recovery import rebuild_network
 from worklist.services import Services, utcnow
-from worklist.studies.queueing import enqueue_and_audit
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 300
-CATCH_UP_MARGIN = timedelta(seconds=5)
 CHECKED = "_restore_checked"  # attribute on the Services: networks checked at least once
 
 
@@ -30,6 +24,20 @@ def marker_keys(network: str) -> tuple[str, str]:
     """(marker, rebuild lock): same ``{network}`` hash tag, so same shard as the state."""
     keys = NetworkKeys(network)
     return keys.restored, keys.rebuilding
+
+
+def rebuild_if_empty(services: Services) -> list[str]:
+    """At start-up: add back each network whose Redis state is missing (e.g. Redis restarted
+    while the service was down); returns the networks rebuilt.
+
+    Another worker or replica may already be serving the network -- a new network is empty
+    too -- so this is the additive rebuild, one process at a time, like the sweeper's.
+    """
+    return [
+        network
+        for network in services.networks()
+        if services.allocator(network).is_empty() and _rebuild_alone(services, network)
+    ]
 
 
 def restore_lost_state(services: Services) -> list[str]:
@@ -41,47 +49,35 @@ def restore_lost_state(services: Services) -> list[str]:
     rebuilt = []
     checked: set[str] = vars(services).setdefault(CHECKED, set())
     for network in services.networks():
-        marker, lock = marker_keys(network)
+        marker, _ = marker_keys(network)
         first = network not in checked
         checked.add(network)
         if services.redis.exists(marker):
             continue
         if first:
-            # Start-up already rebuilt an empty Redis (the app's lifespan); rebuilding again
-            # here would race with the traffic that has started since. Vouch for it instead.
+            # Start-up already rebuilt an empty Redis (the app's lifespan). Vouch for it.
             services.redis.set(marker, utcnow().isoformat())
             continue
-        if not services.redis.set(lock, "1", nx=True, ex=LOCK_SECONDS):
-            continue  # another process is rebuilding it
-        try:
-            started = utcnow()
-            counts = rebuild_network(services, network)
-            caught_up = _catch_up(services, network, started - CATCH_UP_MARGIN)
-            services.redis.set(marker, started.isoformat())
+        if _rebuild_alone(services, network):
             log.warning(
                 "redis had lost the allocator state: rebuilt from the database",
-                extra={"network": network, **counts, "caught_up": caught_up},
+                extra={"network": network},
             )
             rebuilt.append(network)
-        finally:
-            services.redis.delete(lock)
     return rebuilt
 
 
-def _catch_up(services: Services, network: str, since: datetime) -> int:
-    """Index again the waiting studies written while the rebuild ran (enqueue is idempotent)."""
-    with Session(services.engine) as db:
-        rows = [
-            (s.id, s.model_dump())
-            for s in db.exec(
-                select(Study).where(
-                    Study.network == network,
-                    Study.status == "unreported",
-                    col(Study.updated_at) >= since,
-                )
-            ).all()
-        ]
-    if rows:
-        with services.engine.begin() as conn:
-            enqueue_and_audit(services, conn, rows)  # type: ignore[arg-type]
-    return len(rows)
+def _rebuild_alone(services: Services, network: str) -> bool:
+    """Add back what Redis lacks of a network, unless another process is doing it now; then
+    mark the state as built. Traffic goes on meanwhile: the additive rebuild never
+    overwrites what it writes."""
+    marker, lock = marker_keys(network)
+    if not services.redis.set(lock, "1", nx=True, ex=LOCK_SECONDS):
+        return False  # another process is rebuilding it
+    try:
+        started = utcnow()
+        rebuild_network(services, network, replace=False)
+        services.redis.set(marker, started.isoformat())
+        return True
+    finally:
+        services.redis.delete(lock)
