@@ -6,7 +6,9 @@ commits chunk after chunk (the sweeper's prediction rows) a claim loses race aft
 tenth of a second or more, with the event loop waiting on it. Here a connection first takes an
 advisory lock on a file beside the database before its first write, checking for it every
 half millisecond, and drops it as soon as its transaction ends; background writers
-(``polite``) also wait a moment before taking it again, so a waiting claim goes first.
+(``polite``) also wait a moment before taking it again, so a waiting claim goes first,
+and checkpoint the WAL once it is past SQLite's usual threshold -- after the lock is
+released, never while a claim could be waiting for it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 WAIT_LIMIT_S = 10.0  # as long as SQLite's own busy timeout; after that SQLite decides
 POLL_S = 0.0005
 POLITE_PAUSE_S = 0.003  # a background writer's gap between transactions
+#: WAL size past which a background writer checkpoints after its commit: SQLite's own
+#: default threshold (1000 pages of 4 KiB), now reached outside the write lock.
+CHECKPOINT_BYTES = 1000 * 4096
 #: A statement that writes: leading comments skipped; a WITH only when a write follows it.
 _WRITES = re.compile(
     r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
@@ -74,9 +79,23 @@ def _release_for(dbapi_connection: Any) -> None:
     _release(info)
 
 
+def _checkpoint_if_large(dbapi_connection: Any, wal_path: str) -> None:
+    """A passive checkpoint (it waits for no reader or writer) once the WAL has grown."""
+    try:
+        large = os.path.getsize(wal_path) > CHECKPOINT_BYTES
+    except OSError:
+        return
+    if large:
+        try:
+            dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        except Exception:  # a failed checkpoint is retried after the next commit
+            log.warning("WAL checkpoint failed", exc_info=True)
+
+
 def queue_writers(engine: Engine, database_path: str, polite: bool) -> None:
     """Make ``engine``'s connections take their turn at the write lock (see the module)."""
     lock_path = f"{database_path}-writers"
+    wal_path = f"{database_path}-wal"
 
     @event.listens_for(engine, "connect")
     def _open(_dbapi: Any, record: Any) -> None:
@@ -103,6 +122,8 @@ def queue_writers(engine: Engine, database_path: str, polite: bool) -> None:
             commit(dbapi_connection)
         finally:
             _release_for(dbapi_connection)
+        if polite:
+            _checkpoint_if_large(dbapi_connection, wal_path)
 
     def do_rollback(dbapi_connection: Any) -> None:
         try:
