@@ -91,6 +91,7 @@ def main() -> None:
         skip_postgres=False,
         pair_rate=args.pair_rate,
         settle=5.0,
+        warm_up=3.0,
     )
     http = bench_http.measure(http_args)
     print(

@@ -32,11 +32,16 @@ from worklist.demo import seed
 
 
 async def _open_loop(
-    url: str, tokens: list[str], rate: float, seconds: float, complete: bool
+    url: str, tokens: list[str], rate: float, seconds: float, complete: bool, warm_up: float = 0
 ) -> dict[str, Any]:
+    """``warm_up`` seconds of pulls at the same rate come first, on the same schedule: the
+    reporters' connections open and their tokens are checked for the first time. Those pulls
+    are reported on their own (``warm_up``), not in the steady-state figures."""
     import aiohttp
 
     latencies: list[float] = []
+    warm_latencies: list[float] = []
+    warm_pulls = int(rate * warm_up)
     by_second: dict[int, list[float]] = {}
     statuses: dict[int, int] = {}
     # The generator's own health, so its stalls are never read as the server's: how late each
@@ -69,9 +74,12 @@ async def _open_loop(
             ) as response:
                 body = await response.read()
                 latency = time.perf_counter() - scheduled
-                latencies.append(latency)
-                by_second.setdefault(int(k / rate), []).append(latency)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+                if k < warm_pulls:
+                    warm_latencies.append(latency)
+                else:
+                    latencies.append(latency)
+                    by_second.setdefault(int((k - warm_pulls) / rate), []).append(latency)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
             if complete and response.status == 200:
                 assignment = json.loads(body)["assignment_id"]
                 path = f"/api/v1/assignments/{assignment}/complete"
@@ -81,15 +89,16 @@ async def _open_loop(
         total = int(rate * seconds)
         start = time.perf_counter() + 0.2
         tasks = []
-        for k in range(total):
+        for k in range(warm_pulls + total):
             scheduled = start + k / rate
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(pull(k, scheduled)))
         await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start - warm_up
     latencies.sort()
+    warm_latencies.sort()
     return {
         "offered_per_s": rate,
         "each_claim_completed": complete,
@@ -101,6 +110,14 @@ async def _open_loop(
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
         "slowest_seconds": _slowest_seconds(by_second),
+        "warm_up": {
+            "seconds": warm_up,
+            "pulls": warm_pulls,
+            "p50_ms": round(percentile(warm_latencies, 0.50) * 1000, 2) if warm_pulls else None,
+            "p99_ms": round(percentile(warm_latencies, 0.99) * 1000, 2) if warm_pulls else None,
+            "max_ms": round(warm_latencies[-1] * 1000, 2) if warm_pulls else None,
+            "over_20ms": sum(v > 0.020 for v in warm_latencies),
+        },
         "generator": {
             "send_lag_p99_ms": round(percentile(sorted(send_lags), 0.99) * 1000, 2),
             "send_lag_max_ms": round(max(send_lags, default=0.0) * 1000, 2),
@@ -247,12 +264,14 @@ def wait_for_prediction_pass(
     raise TimeoutError(f"the sweeper recorded no prediction pass in {limit_s:.0f} s")
 
 
-def sleep_until_a_pass_falls_mid_run(last_pass: datetime, seconds: float, settle: float) -> None:
+def sleep_until_a_pass_falls_mid_run(
+    last_pass: datetime, seconds: float, settle: float, lead: float = 0.0
+) -> None:
     """Start measuring so that the next per-minute prediction pass (60 s after the last) runs
     in the middle of the measured window: the figures include the steady state's periodic
     work, not a quiet stretch between passes."""
     next_pass = last_pass + timedelta(seconds=PREDICTION_INTERVAL_S)
-    start = next_pass - timedelta(seconds=seconds / 2)
+    start = next_pass - timedelta(seconds=seconds / 2 + lead)
     time.sleep(max(settle, (start - datetime.now(UTC)).total_seconds()))
 
 
@@ -281,6 +300,7 @@ def run(
     max_workers: int,
     pair_rate: float,
     settle: float = 0.0,
+    warm_up: float = 0.0,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = database_url or f"sqlite:///{Path(tmp) / 'worklist.db'}"
@@ -315,9 +335,9 @@ def run(
             # sweeper's first pass widens, predicts and recommends all of it (a one-off
             # catch-up, timed and reported); then ``settle`` more seconds.
             catch_up, last_pass = wait_for_prediction_pass(service.admin, loaded_at)
-            sleep_until_a_pass_falls_mid_run(last_pass, seconds, settle)
-            measured_from = datetime.now(UTC)
-            pulls = _run_in_process("open", service.url, tokens, rate, seconds, False)
+            sleep_until_a_pass_falls_mid_run(last_pass, seconds, settle, lead=warm_up)
+            measured_from = datetime.now(UTC) + timedelta(seconds=warm_up)
+            pulls = _run_in_process("open", service.url, tokens, rate, seconds, False, warm_up)
             pulls["measured_from"] = measured_from.isoformat()
             pulls["server_side"] = server_histogram(httpx.get(f"{service.url}/metrics").text)
             during = service.admin.get("/api/v1/predictions/breaches", params={"limit": 1}).json()[
@@ -327,7 +347,7 @@ def run(
                 during if datetime.fromisoformat(during["computed_at"]) > measured_from else None
             )
             pairs = (
-                _run_in_process("open", service.url, tokens, pair_rate, seconds, True)
+                _run_in_process("open", service.url, tokens, pair_rate, seconds, True, warm_up)
                 if pair_rate
                 else None
             )
@@ -377,6 +397,13 @@ def main() -> None:
         help="least seconds to wait after the sweeper's first pass over the loaded backlog "
         "(measuring starts so that the next pass falls mid-run)",
     )
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=3,
+        help="seconds of pulls before the measured ones, at the same rate, reported on their "
+        "own (reporters' connections opening, tokens checked for the first time)",
+    )
     args = parser.parse_args()
     print(json.dumps({"http_worklist_next": measure(args)}, indent=2))
 
@@ -403,6 +430,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args.max_workers,
                 args.pair_rate,
                 args.settle,
+                args.warm_up,
             )
         )
     return results
