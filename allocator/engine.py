@@ -126,16 +126,25 @@ class Allocator:
         self._snap = snap
         return snap
 
-    def _commit_profile(self, reporter_id: str, profile: ReporterProfile | None) -> bool:
-        """Store (or delete) a profile and its plan; True if it brought new scope entries."""
+    def _commit_profiles(
+        self, profiles: Mapping[str, ReporterProfile | None], only_absent: bool = False
+    ) -> bool:
+        """Store (or delete) profiles and their plans; True if they brought new scope entries.
+
+        ``only_absent`` stores only the reporters the structure does not hold, judged again
+        on every retry (an additive rebuild beside live traffic)."""
         for attempt in range(_RETRIES):
             snap = self._structure(refresh=attempt > 0)
-            new = {} if profile is None else {entry_id(e): e for e in profile.scope}
-            new = {i: e for i, e in new.items() if i not in snap.entries}
+            todo = {r: p for r, p in profiles.items() if not only_absent or r not in snap.profiles}
+            new = {
+                entry_id(e): e
+                for prof in todo.values()
+                if prof is not None
+                for e in prof.scope
+                if entry_id(e) not in snap.entries
+            }
             try:
-                self._snap = snap.commit(
-                    self._s, self._k, profiles={reporter_id: profile}, entries=new
-                )
+                self._snap = snap.commit(self._s, self._k, profiles=todo, entries=new)
                 return bool(new)
             except StaleEpoch:
                 continue
@@ -146,7 +155,7 @@ class Allocator:
 
         Takes effect on their next pull; studies held for them they may no longer take go back.
         """
-        if self._commit_profile(profile.reporter_id, profile):
+        if self._commit_profiles({profile.reporter_id: profile}):
             self._rebucket_all()
         held = self._held_ids(profile.reporter_id)
         if held:
@@ -163,7 +172,7 @@ class Allocator:
     def remove_reporter(self, reporter_id: str) -> None:
         """End their session (holds go back) and delete their profile and plan."""
         self.end_session(reporter_id, 0)
-        self._commit_profile(reporter_id, None)
+        self._commit_profiles({reporter_id: None})
 
     def _rebucket_all(self) -> None:
         """Move every study whose signature changed (after new scope entries): O(n), rare."""
@@ -434,24 +443,10 @@ class Allocator:
         """
         if replace:
             self.reset()
-        for _ in range(_RETRIES):
-            snap = self._structure(refresh=True)
-            missing = [p for p in profiles if p.reporter_id not in snap.profiles]
-            try:
-                snap = snap.commit(
-                    self._s,
-                    self._k,
-                    profiles={p.reporter_id: p for p in missing},
-                    entries={entry_id(e): e for p in missing for e in p.scope},
-                )
-                break
-            except StaleEpoch:
-                continue
-        else:
-            raise ContentionError("rebuild")
+        self._commit_profiles({p.reporter_id: p for p in profiles}, only_absent=not replace)
+        snap = self._structure()
         every = [*waiting, *(s for s, _, _ in leases)]
         metas = (bucket_for(s, s.widening_stage, snap.entries) for s in every)
-        self._snap = snap
         with contextlib.suppress(StaleEpoch):  # else each enqueue below registers its own
             self._ensure_buckets(snap, {m.bucket_id: m for m in metas})
         on_duty = {} if replace else self.on_duty()

@@ -97,25 +97,18 @@ async def _open_loop(
             tasks.append(asyncio.create_task(pull(k, scheduled)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start - warm_up
-    latencies.sort()
-    warm_latencies.sort()
     return {
         "offered_per_s": rate,
         "each_claim_completed": complete,
         "pulls": total,
         "achieved_per_s": round(total / elapsed, 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p90_ms": round(percentile(latencies, 0.90) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "max_ms": round(latencies[-1] * 1000, 2),
+        **_latency_ms(latencies),
         "slowest_seconds": _slowest_seconds(by_second),
         "warm_up": {
             "seconds": warm_up,
             "pulls": warm_pulls,
-            "p50_ms": round(percentile(warm_latencies, 0.50) * 1000, 2) if warm_pulls else None,
-            "p99_ms": round(percentile(warm_latencies, 0.99) * 1000, 2) if warm_pulls else None,
-            "max_ms": round(warm_latencies[-1] * 1000, 2) if warm_pulls else None,
+            **(_latency_ms(warm_latencies) if warm_latencies else {}),
             "over_20ms": sum(v > 0.020 for v in warm_latencies),
         },
         "generator": {
@@ -124,6 +117,17 @@ async def _open_loop(
             "connections_opened": len(connects),
             "connect_max_ms": round(max(connects, default=0.0) * 1000, 2),
         },
+    }
+
+
+def _latency_ms(latencies: list[float]) -> dict[str, float]:
+    """p50, p90, p99 and max of a non-empty list of latencies (seconds), in ms."""
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 2),
+        "p90_ms": round(percentile(ordered, 0.90) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
     }
 
 

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
-from worklist.sqlite_writers import queue_writers
+from worklist.sqlite_writers import PASSIVE_CHECKPOINT, queue_writers
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Rows per transaction for background bulk writes (widenings, predictions). Each transaction
@@ -41,7 +41,7 @@ def checkpoint(engine: Engine) -> None:
     (nothing to do on PostgreSQL)."""
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.exec_driver_sql(PASSIVE_CHECKPOINT)
 
 
 def _sqlite_file(url: str) -> str | None:

@@ -30,6 +30,8 @@ POLITE_PAUSE_S = 0.003  # a background writer's gap between transactions
 #: WAL size past which a background writer checkpoints after its commit: SQLite's own
 #: default threshold (1000 pages of 4 KiB), now reached outside the write lock.
 CHECKPOINT_BYTES = 1000 * 4096
+#: Copies what it can of the WAL into the database, waiting for no reader or writer.
+PASSIVE_CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
 #: A statement that writes: leading comments skipped; a WITH only when a write follows it.
 _WRITES = re.compile(
     r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
@@ -87,7 +89,7 @@ def _checkpoint_if_large(dbapi_connection: Any, wal_path: str) -> None:
         return
     if large:
         try:
-            dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            dbapi_connection.execute(PASSIVE_CHECKPOINT).close()
         except Exception:  # a failed checkpoint is retried after the next commit
             log.warning("WAL checkpoint failed", exc_info=True)
 

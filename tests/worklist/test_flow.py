@@ -169,7 +169,7 @@ def test_a_worker_starting_beside_traffic_loses_none_of_it(client: TestClient) -
     assert got.status_code == 200 and got.json()["study"]["study_uid"] == "15.1"
 
 
-def test_start_up_rebuild_waits_for_no_one_but_leaves_a_rebuild_in_progress(
+def test_start_up_rebuild_skips_a_network_another_process_is_rebuilding(
     client: TestClient,
 ) -> None:
     """Only one process rebuilds a network at a time; the others go on serving."""

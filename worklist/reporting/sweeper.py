@@ -86,7 +86,7 @@ def sweep_once(services: Services, now: datetime | None = None) -> dict[str, int
         with Session(services.engine, expire_on_commit=False) as db:
             done["reconciled"] += _reconcile(services, db, network, now)
     done.update(sourcing_pass(services, now))
-    database.checkpoint(services.engine)  # claims never checkpoint the SQLite WAL themselves
+    database.checkpoint(services.engine)  # no commit checkpoints the SQLite WAL itself
     return done
 
 

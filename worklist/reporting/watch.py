@@ -70,7 +70,7 @@ def restore_lost_state(services: Services) -> list[str]:
 def _rebuild_alone(services: Services, network: str) -> bool:
     """Add back what Redis lacks of a network, unless another process is doing it now; then
     mark the state as built. Traffic goes on meanwhile: the additive rebuild never
-    overwrites what it writes."""
+    overwrites what traffic writes."""
     marker, lock = marker_keys(network)
     if not services.redis.set(lock, "1", nx=True, ex=LOCK_SECONDS):
         return False  # another process is rebuilding it
