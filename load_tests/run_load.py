@@ -34,6 +34,7 @@ from load_tests.cpu import machine_busy_seconds, snapshot
 from load_tests.harness import ADMIN, Running, fresh_postgres
 from load_tests.private_redis import PrivateRedis
 from load_tests.profile_summary import summarise
+from load_tests.scenarios import timeline
 from worklist.demo import seed
 from worklist.embedded import free_port
 
@@ -119,7 +120,12 @@ def run_locust(
     url: str, context_file: Path, csv_prefix: Path, seconds: int
 ) -> subprocess.Popen[bytes]:
     users = t.REPORTERS + t.FEED_USERS + t.OPS_USERS + t.LEAD_USERS
-    env = {**os.environ, "WORKLIST_LOAD_CONTEXT": str(context_file), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "WORKLIST_LOAD_CONTEXT": str(context_file),
+        timeline.ENV: str(csv_prefix.with_name("timeline.json")),
+        "PYTHONPATH": str(ROOT),
+    }
     return subprocess.Popen(
         [
             sys.executable,
@@ -207,6 +213,17 @@ def check(stats: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         if got is not None and got["p99_ms"] > limit:
             soft.append(f"{name}: p99 {got['p99_ms']:.0f} ms > {limit:.0f} ms (soft)")
     return hard, soft
+
+
+def worst_seconds_line(pulls_by_second: dict[str, Any]) -> str:
+    """Where the slow pulls were: a herd at start-up reads differently from a stall mid-run."""
+    worst = timeline.worst_seconds(pulls_by_second)
+    limit = pulls_by_second["limit_ms"]
+    if not worst:
+        return f"pulls over {limit:.0f} ms: none"
+    seconds = ", ".join(f"s{second}: {slow} of {pulls}" for second, slow, pulls in worst)
+    total = sum(pulls_by_second["slow"].values())
+    return f"pulls over {limit:.0f} ms: {total}; worst seconds of the load: {seconds}"
 
 
 def table(stats: list[dict[str, Any]]) -> str:
@@ -313,6 +330,7 @@ def main() -> int:
                 spy.wait(timeout=120)
             metrics = httpx.get(f"{service.url}/metrics").text
         stats = read_stats(tmp / "locust")
+        pulls_by_second = json.loads((tmp / "timeline.json").read_text())
         db_url = database_url or f"sqlite:///{tmp / 'worklist.db'}"
         checked = audit(db_url)
     hard, soft = check(stats)
@@ -329,6 +347,7 @@ def main() -> int:
     print(f"reading scaled to {args.read_seconds_per_wu:g} s per work unit")
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")
     print(f"audit: {checked}")
+    print(worst_seconds_line(pulls_by_second))
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
         print(f"  {name:<34} {seconds:7.1f} s  ({seconds / wall:4.0%} of one core)")
@@ -349,6 +368,7 @@ def main() -> int:
                     "hard": hard,
                     "soft": soft,
                     "server_next_p99_ms": p99_server,
+                    "pulls_by_second": pulls_by_second,
                 }
             )
         )

@@ -24,6 +24,7 @@ class ReporterUser(FastHttpUser):
         self.headers = bearer(next_reporter_token())
         self.rng = random.Random()
         self.in_session = True  # the runner opened every session before the load
+        time.sleep(self.rng.uniform(0.0, t.FIRST_PULL_SPREAD_SECONDS))
 
     def _start_session(self) -> None:
         with self.client.post(

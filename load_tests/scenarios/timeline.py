@@ -1,0 +1,72 @@
+"""Seconds of the run with the most slow pulls, so a missed p99 says when it happened.
+
+A Locust request listener counts, per second since the first request, every
+``POST /api/v1/worklist/next`` and those over the p99 threshold; on quitting it writes them to
+the JSON file named by ``WORKLIST_LOAD_TIMELINE`` (set by ``run_load``). Nothing is counted
+when the variable is unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from load_tests import thresholds as t
+
+ENV = "WORKLIST_LOAD_TIMELINE"
+
+
+class PullTimeline:
+    """Per-second counts of pulls and of pulls over ``limit_ms``."""
+
+    def __init__(self, limit_ms: float) -> None:
+        self.limit_ms = limit_ms
+        self.started: float | None = None
+        self.pulls: Counter[int] = Counter()
+        self.slow: Counter[int] = Counter()
+
+    def record(self, name: str, response_ms: float, now: float) -> None:
+        if name != t.NEXT_NAME:
+            return
+        if self.started is None:
+            self.started = now
+        second = int(now - self.started)
+        self.pulls[second] += 1
+        if response_ms > self.limit_ms:
+            self.slow[second] += 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "limit_ms": self.limit_ms,
+            "pulls": {str(k): v for k, v in sorted(self.pulls.items())},
+            "slow": {str(k): v for k, v in sorted(self.slow.items())},
+        }
+
+
+def worst_seconds(data: dict[str, Any], n: int = 5) -> list[tuple[int, int, int]]:
+    """(second, slow pulls, pulls) for the ``n`` seconds with the most slow pulls."""
+    slow = {int(k): v for k, v in data["slow"].items()}
+    pulls = {int(k): v for k, v in data["pulls"].items()}
+    top = sorted(slow.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return [(second, count, pulls.get(second, 0)) for second, count in top]
+
+
+def install(events: Any) -> None:
+    """Hook the timeline into Locust's events when the runner asked for one."""
+    path = os.environ.get(ENV)
+    if not path:
+        return
+    timeline = PullTimeline(t.P99_MS[t.NEXT_NAME])
+
+    def on_request(name: str, response_time: float, **_: Any) -> None:
+        timeline.record(name, response_time, time.monotonic())
+
+    def on_quitting(**_: Any) -> None:
+        Path(path).write_text(json.dumps(timeline.as_json()))
+
+    events.request.add_listener(on_request)
+    events.quitting.add_listener(on_quitting)
