@@ -342,7 +342,8 @@ def main() -> int:
     print(
         f"\n{t.REPORTERS} reporters, feeds offering {ingest:.2f} studies/s "
         f"({t.PEAK_MULTIPLIER}x a {t.NETWORK_STUDIES_PER_DAY}-a-day network's peak), "
-        f"{args.workers} workers, {'PostgreSQL' if database_url else 'SQLite'}"
+        f"{args.workers} worker{'s' if args.workers != 1 else ''}, "
+        f"{'PostgreSQL' if database_url else 'SQLite'}"
     )
     print(f"reading scaled to {args.read_seconds_per_wu:g} s per work unit")
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")

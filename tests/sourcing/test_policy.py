@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, update
+from sqlmodel import Session
 
 from tests.conftest import bearer, mint
 from tests.sourcing.helpers import network, provider, reporter, services_of, session
 from tests.worklist.helpers import study
 from worklist.predictions import store
 from worklist.reporting.sweeper import sweep_once
+from worklist.sourcing import policy
+from worklist.sourcing.policy import EVENT, STUDY
 from worklist.sourcing.sweep import sourcing_pass
 
 H = 3600.0
@@ -189,3 +193,39 @@ def test_predictions_are_replaced_in_chunks_and_finished_studies_drop_out(
         sourcing_pass(services_of(client), now + timedelta(minutes=1), force=True)["predicted"] == 9
     )
     assert predicted() == sorted(u for u in uids if u != uids[4])
+
+
+def test_a_backlog_turning_red_is_recommended_in_chunks_and_a_claimed_study_is_left_alone(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recommendations are written a few studies a transaction, one event each; a study a
+    reporter claimed after the pass read it is not recommended and gets no event."""
+    monkeypatch.setattr(policy, "BACKGROUND_WRITE_ROWS", 3)
+    network(client)
+    rad = reporter(client, "rad1")
+    uids = _studies(client, 8, now := datetime.now(UTC))  # nobody on duty: every one breaches
+    services = services_of(client)
+    assert sourcing_pass(services, now, force=True)["recommended"] == 8
+    for uid in uids:
+        events = client.get(f"/api/v1/studies/{uid}").json()["events"]
+        assert [e["kind"] for e in events].count("outsourcing-recommended") == 1, uid
+
+    more = [f"42.{i}" for i in range(4)]
+    client.post("/api/v1/studies", json=[study(u) for u in more])
+    sourcing_pass(services, now, force=True)  # predicts them (and recommends them: undone)
+    with services.engine.begin() as conn:
+        conn.execute(update(STUDY).values(outsourcing_recommended=False))
+        conn.execute(delete(EVENT).where(EVENT.c.kind == "outsourcing-recommended"))
+    with Session(services.engine) as db:
+        read = policy._candidates(db, "wm", only_unrecommended=True)
+    assert len(read) == 12
+    session(client, rad, "core")
+    claimed = client.post("/api/v1/worklist/next", headers=rad).json()["study"]["study_uid"]
+    with Session(services.engine) as db:
+        marked = policy._recommend(db, [(c, "predicted-breach") for c in read])
+    assert marked == 11
+    detail = client.get(f"/api/v1/studies/{claimed}").json()
+    assert not detail["outsourcing_recommended"]
+    assert "outsourcing-recommended" not in [e["kind"] for e in detail["events"]]
+    others = [u for u in [*uids, *more] if u != claimed]
+    assert all(client.get(f"/api/v1/studies/{u}").json()["outsourcing_recommended"] for u in others)

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from dashboards.periods import local_midnight
+from worklist.db import BACKGROUND_WRITE_ROWS
 from worklist.models import (
     BreachPrediction,
     OutsourcingOrder,
     OutsourcingPolicy,
     Provider,
     Study,
+    StudyEvent,
 )
-from worklist.services import Services
+from worklist.services import Services, utcnow
 from worklist.sourcing.prices import PriceList, prices_at
-from worklist.studies.transitions import TransitionError, add_event, outsource
+from worklist.studies.transitions import TransitionError, outsource
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,46 @@ class Policy:
     daily_budget: float
 
 
-RECOMMEND_CHUNK = 500  # recommendations per transaction
+class Priced(Protocol):
+    """What choosing a provider reads of a study (a ``Study`` or a ``Candidate``)."""
+
+    @property
+    def modality(self) -> str: ...
+    @property
+    def exam_code(self) -> str | None: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A waiting study predicted to breach, read as plain columns (not an ORM object: a
+    backlog turning red is thousands of them in one pass)."""
+
+    id: int
+    modality: str
+    exam_code: str | None
+    due_at: datetime
+    predicted_start: datetime | None
+    recommended: bool
+
+
+STUDY: Any = Study.__table__  # type: ignore[attr-defined]
+EVENT: Any = StudyEvent.__table__  # type: ignore[attr-defined]
+PREDICTION: Any = BreachPrediction.__table__  # type: ignore[attr-defined]
+
+#: Marks studies recommended and answers the ids it marked: a study claimed, reported or
+#: recommended since it was read is left alone (and gets no event).
+MARK_RECOMMENDED = (
+    update(STUDY)
+    .where(
+        STUDY.c.id.in_(bindparam("p_ids", expanding=True)),
+        STUDY.c.status == "unreported",
+        STUDY.c.outsourcing_recommended.is_(False),
+    )
+    .values(outsourcing_recommended=True)
+    .returning(STUDY.c.id)
+)
 
 
 def policy_for(db: Session, services: Services, network: str) -> Policy:
@@ -61,7 +104,7 @@ def spent_today(db: Session, services: Services, network: str, now: datetime) ->
 
 
 def choose_provider(
-    study: Study, offers: list[tuple[Provider, PriceList]], now: datetime
+    study: Priced, offers: list[tuple[Provider, PriceList]], now: datetime
 ) -> tuple[Provider, float] | None:
     """The cheapest provider reporting the modality whose contracted TAT meets the due time."""
     best: tuple[float, int, str, Provider] | None = None
@@ -77,13 +120,64 @@ def choose_provider(
     return None if best is None else (best[3], best[0])
 
 
-def _recommend(db: Session, study: Study, rule: str, extra: dict[str, object]) -> bool:
-    if study.outsourcing_recommended:
-        return False
-    study.outsourcing_recommended = True
-    db.add(study)
-    add_event(db, study, "outsourcing-recommended", "policy", {"rule": rule, **extra})
-    return True
+def _candidates(db: Session, network: str, only_unrecommended: bool) -> list[Candidate]:
+    """The network's waiting studies predicted to breach, in due order."""
+    query = (
+        select_columns(
+            STUDY.c.id,
+            STUDY.c.modality,
+            STUDY.c.exam_code,
+            STUDY.c.due_at,
+            PREDICTION.c.predicted_start,
+            STUDY.c.outsourcing_recommended,
+        )
+        .join(PREDICTION, PREDICTION.c.study_id == STUDY.c.id)
+        .where(
+            PREDICTION.c.network == network,
+            PREDICTION.c.predicted_breach.is_(True),
+            STUDY.c.status == "unreported",
+        )
+        .order_by(STUDY.c.due_at, STUDY.c.id)
+    )
+    if only_unrecommended:
+        # only a study not yet recommended has anything to do (a backlog's worth of
+        # recommended studies is not re-read every pass)
+        query = query.where(STUDY.c.outsourcing_recommended.is_(False))
+    return [Candidate(*row) for row in db.connection().execute(query)]
+
+
+def _facts(c: Candidate) -> dict[str, object]:
+    start = c.predicted_start.isoformat() if c.predicted_start else None
+    return {"predicted_start": start, "due_at": c.due_at.isoformat()}
+
+
+def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
+    """Mark and audit, ``BACKGROUND_WRITE_ROWS`` studies a transaction, each one statement
+    for the marks and one for the events: claims never wait long on these rows' locks (or,
+    on SQLite, on the write lock). Returns how many were marked."""
+    marked = 0
+    for i in range(0, len(recommend), BACKGROUND_WRITE_ROWS):
+        conn = db.connection()  # a commit hands the session's connection back
+        chunk = {c.id: (c, rule) for c, rule in recommend[i : i + BACKGROUND_WRITE_ROWS]}
+        now = utcnow()
+        ids = [row[0] for row in conn.execute(MARK_RECOMMENDED, {"p_ids": list(chunk)})]
+        if ids:
+            conn.execute(
+                EVENT.insert(),
+                [
+                    {
+                        "study_id": sid,
+                        "at": now,
+                        "kind": "outsourcing-recommended",
+                        "actor": "policy",
+                        "detail": {"rule": chunk[sid][1], **_facts(chunk[sid][0])},
+                    }
+                    for sid in ids
+                ],
+            )
+        db.commit()
+        marked += len(ids)
+    return marked
 
 
 def apply_policy(services: Services, network: str, now: datetime) -> dict[str, int]:
@@ -93,48 +187,28 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
         policy = policy_for(db, services, network)
         if policy.mode == "off":
             return done
-        query = (
-            select(Study, BreachPrediction)
-            .join(BreachPrediction, col(BreachPrediction.study_id) == col(Study.id))
-            .where(
-                BreachPrediction.network == network,
-                col(BreachPrediction.predicted_breach).is_(True),
-                Study.status == "unreported",
-            )
-            .order_by(col(Study.due_at), col(Study.id))
-        )
-        if policy.mode == "recommend":
-            # only a study not yet recommended has anything to do (a backlog's worth of
-            # recommended studies is not re-read every pass)
-            query = query.where(col(Study.outsourcing_recommended).is_(False))
-        rows = db.exec(query).all()
+        candidates = _candidates(db, network, only_unrecommended=policy.mode == "recommend")
         offers = [(p, prices_at(db, p, now)) for p in db.exec(select(Provider)).all()]
         left = policy.daily_budget - spent_today(db, services, network, now)
-        sends: list[tuple[Study, str, dict[str, object]]] = []
-        for study, prediction in rows:
-            facts: dict[str, object] = {
-                "predicted_start": prediction.predicted_start.isoformat()
-                if prediction.predicted_start
-                else None,
-                "due_at": study.due_at.isoformat(),
-            }
-            choice = choose_provider(study, offers, now) if policy.mode == "auto" else None
+        db.rollback()  # nothing is held while the choices are made
+        sends: list[tuple[Candidate, str]] = []
+        recommend: list[tuple[Candidate, str]] = []
+        for c in candidates:
+            choice = choose_provider(c, offers, now) if policy.mode == "auto" else None
             if choice is not None and choice[1] <= left + 1e-9:
                 left -= choice[1]
-                sends.append((study, choice[0].id, facts))
+                sends.append((c, choice[0].id))
                 continue
             rule = "predicted-breach"
             if policy.mode == "auto":
                 rule += "; no provider meets the due time" if choice is None else "; over budget"
                 done["over_budget"] += int(choice is not None)
-            if _recommend(db, study, rule, facts):
-                done["recommended"] += 1
-                if done["recommended"] % RECOMMEND_CHUNK == 0:
-                    db.commit()  # short transactions: claims never wait on a backlog's row locks
-        db.commit()
-        for study, provider_id, facts in sends:
-            db.refresh(study)
-            if study.status != "unreported":
+            if not c.recommended:
+                recommend.append((c, rule))
+        done["recommended"] = _recommend(db, recommend)
+        for c, provider_id in sends:
+            study = db.get(Study, c.id, populate_existing=True)
+            if study is None or study.status != "unreported":
                 continue  # claimed meanwhile: a reporter has it now
             try:
                 outsource(
@@ -144,7 +218,7 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
                     provider_id,
                     "policy",
                     mode="policy",
-                    detail={"rule": "predicted-breach; auto-outsourcing", **facts},
+                    detail={"rule": "predicted-breach; auto-outsourcing", **_facts(c)},
                 )
             except TransitionError:
                 db.rollback()
