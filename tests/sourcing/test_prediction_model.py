@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import pytest
 
+from allocator.eligibility import bucket_for, entry_id
+from allocator.types import QueuedStudy
+from tests.allocator.factories import CHEST_XR, entry, study
+from worklist.predictions.compute import BUCKET_INPUTS
 from worklist.predictions.model import Predicted, Reporter, Waiting, predict
 
 H = 3600.0
@@ -112,3 +118,24 @@ def test_work_ending_with_a_session_starts_at_the_next_one() -> None:
     )
     assert got[2].start_s == pytest.approx(3 * H)  # not at 1 h, in the gap
     assert got[2].finish_s == pytest.approx(3.5 * H)
+
+
+def test_the_pool_cache_key_holds_every_input_of_the_bucket() -> None:
+    """``compute_network`` shares a pool between rows equal in ``BUCKET_INPUTS``; a study
+    differing in anything else must land in the same bucket, and each input must matter."""
+    entries = {entry_id(e): e for e in (CHEST_XR, entry(modalities=["CT"], min_age=18))}
+    base = study("1.1", subspecialty="chest", requires_subspecialist=True)
+    reference = bucket_for(base, 0, entries)
+    for name in {f.name for f in fields(QueuedStudy)} - set(BUCKET_INPUTS) - {"widening_stage"}:
+        changed = {"study_id": "9.9", "urgency": "stroke", "work_units": 7.0,
+                   "acquired_ms": 1, "due_ms": 2, "patient_key": "p9"}[name]  # fmt: skip
+        assert bucket_for(replace(base, **{name: changed}), 0, entries) == reference, name
+    moved = {"site": "B", "modality": "CT", "body_part": "HEAD", "patient_source": "ed",
+             "exam_code": None, "patient_age": 10, "subspecialty": "neuro",
+             "requires_subspecialist": False}  # fmt: skip
+    differs = {
+        n
+        for n in BUCKET_INPUTS
+        if bucket_for(replace(base, **{n: moved[n]}), 0, entries) != reference
+    }
+    assert differs == set(BUCKET_INPUTS) - {"exam_code", "patient_source"}

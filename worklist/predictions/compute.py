@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from allocator.eligibility import BucketMeta, bucket_for, entry_id, may_report_bucket
+from allocator.eligibility import bucket_for, entry_id, may_report_bucket
 from worklist.models import Reporter, ReporterSession, RosterEntry, Study
 from worklist.predictions.model import Predicted, Waiting, predict
 from worklist.predictions.model import Reporter as Capacity
@@ -91,6 +91,19 @@ WAITING_COLUMNS = (
 )
 
 
+#: Every column ``bucket_for`` reads (with the widening stage): rows equal in these share a pool.
+BUCKET_INPUTS = (
+    "site",
+    "modality",
+    "body_part",
+    "patient_source",
+    "exam_code",
+    "patient_age",
+    "subspecialty",
+    "requires_subspecialist",
+)
+
+
 def compute_network(
     services: Services, network: str, now: datetime
 ) -> tuple[list[Predicted], Written]:
@@ -114,14 +127,16 @@ def compute_network(
             .all()
         )
     entries = {entry_id(e): e for p in profiles.values() for e in p.scope}
-    pool_of: dict[BucketMeta, frozenset[str]] = {}
+    pool_of: dict[tuple[Any, ...], frozenset[str]] = {}
 
     def pool(row: Mapping[Any, Any]) -> frozenset[str]:
-        meta = bucket_for(to_queued(row), int(row["widening_stage"] or 0), entries)
-        found = pool_of.get(meta)
+        # a backlog has a few hundred distinct bucket inputs among tens of thousands of rows
+        key = (*(row[c] for c in BUCKET_INPUTS), row["widening_stage"] or 0)
+        found = pool_of.get(key)
         if found is None:
+            meta = bucket_for(to_queued(row), int(key[-1]), entries)
             found = frozenset(rid for rid, p in profiles.items() if may_report_bucket(p, meta))
-            pool_of[meta] = found
+            pool_of[key] = found
         return found
 
     now_s = now.timestamp()

@@ -19,6 +19,7 @@ from allocator.types import WidenEvent
 from worklist import db as database
 from worklist.background import repeat_in_thread
 from worklist.models import Assignment, Study, StudyEvent
+from worklist.pacing import WritePacer
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
 from worklist.sourcing.sweep import sourcing_pass
@@ -147,10 +148,12 @@ def _record_widened(services: Services, widened: list[WidenEvent]) -> int:
             for w in found
         ]
         step = database.BACKGROUND_WRITE_ROWS
+        pacer = WritePacer()
         for i in range(0, len(found), step):
             conn.execute(RAISE_STAGE, stages[i : i + step])
             conn.execute(EVENT.insert(), events[i : i + step])
             conn.commit()
+            pacer.rest()
     return len(found)
 
 

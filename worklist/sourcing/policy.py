@@ -29,6 +29,7 @@ from worklist.models import (
     Study,
     StudyEvent,
 )
+from worklist.pacing import WritePacer
 from worklist.services import Services, utcnow
 from worklist.sourcing.prices import PriceList, prices_at
 from worklist.studies.transitions import TransitionError, outsource
@@ -156,6 +157,7 @@ def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
     for the marks and one for the events: claims never wait long on these rows' locks (or,
     on SQLite, on the write lock). Returns how many were marked."""
     marked = 0
+    pacer = WritePacer()
     for i in range(0, len(recommend), BACKGROUND_WRITE_ROWS):
         conn = db.connection()  # a commit hands the session's connection back
         chunk = {c.id: (c, rule) for c, rule in recommend[i : i + BACKGROUND_WRITE_ROWS]}
@@ -176,6 +178,7 @@ def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
                 ],
             )
         db.commit()
+        pacer.rest()
         marked += len(ids)
     return marked
 
