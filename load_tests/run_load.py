@@ -215,8 +215,10 @@ def check(stats: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return hard, soft
 
 
-def worst_seconds_line(pulls_by_second: dict[str, Any]) -> str:
+def worst_seconds_line(pulls_by_second: dict[str, Any] | None) -> str:
     """Where the slow pulls were: a herd at start-up reads differently from a stall mid-run."""
+    if pulls_by_second is None:
+        return "pulls by second: none recorded (Locust did not finish cleanly)"
     worst = timeline.worst_seconds(pulls_by_second)
     limit = pulls_by_second["limit_ms"]
     if not worst:
@@ -330,7 +332,8 @@ def main() -> int:
                 spy.wait(timeout=120)
             metrics = httpx.get(f"{service.url}/metrics").text
         stats = read_stats(tmp / "locust")
-        pulls_by_second = json.loads((tmp / "timeline.json").read_text())
+        written = tmp / "timeline.json"  # missing if Locust died before quitting cleanly
+        pulls_by_second = json.loads(written.read_text()) if written.exists() else None
         db_url = database_url or f"sqlite:///{tmp / 'worklist.db'}"
         checked = audit(db_url)
     hard, soft = check(stats)

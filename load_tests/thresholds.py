@@ -15,7 +15,7 @@ RUN_SECONDS = 90  # bounded: the machine is shared
 SPAWN_PER_SECOND = 50  # 500 reporters join over 10 s
 # Locust starts each second's 50 users in the same instant; each reporter's first pull waits a
 # random part of that second, as people do, instead of 50 pulls landing in one millisecond
-# (that herd, not the service, set the p99: README of docs/load.md, 3 Dec).
+# (that herd, not the service, set the p99: docs/load.md, 2 Dec).
 FIRST_PULL_SPREAD_SECONDS = 1.0
 BACKLOG = 20_000  # studies waiting when the run starts, so 500 reporters always find work
 SETTLE_SECONDS = 12  # after seeding: the sweeper's first passes widen the backlog's overdue work

@@ -2,32 +2,37 @@
 
 The sweeper's passes over a large backlog (predictions rewritten, a backlog turning red
 recommended for outsourcing, widenings) are chains of short transactions. Back to back, on
-2 cores, one such pass held a core and the database busy for seconds, and the pulls of those
+2 cores, such a pass kept a core and the database busy for seconds, and the pulls of those
 seconds queued behind it: in ``make load`` the slowest seconds of a run were the ones with
-the per-minute prediction pass (docs/load.md). Resting as long again as each transaction took
-halves the pass's share of the machine while it runs; the pass takes longer, which nobody
-waits for.
+the per-minute prediction pass (docs/load.md). Resting between two chunks as long as the
+last one took halves the write phase's share of the machine; the pass takes longer (lease
+expiry and widening in the same sweep wait for it, seconds at most).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
-#: Rest after a transaction, as a multiple of the time since the last rest.
+T = TypeVar("T")
+
+#: Rest before the next chunk, as a multiple of the time the last chunk's work took.
 REST_RATIO = 1.0
 
 
-class WritePacer:
-    """Call ``rest()`` after each transaction of a background pass."""
-
-    def __init__(self, ratio: float = REST_RATIO) -> None:
-        self._ratio = ratio
-        self._since = time.perf_counter()
-        self.rested = 0.0  # seconds slept so far (for the pass's own accounting and tests)
-
-    def rest(self) -> None:
-        pause = (time.perf_counter() - self._since) * self._ratio
-        if pause > 0:
-            time.sleep(pause)
-            self.rested += pause
-        self._since = time.perf_counter()
+def paced(
+    chunks: Iterable[T],
+    ratio: float = REST_RATIO,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[T]:
+    """Yield each chunk; before the next one, rest ``ratio`` times as long as the caller's
+    work on the last one took (never after the last chunk)."""
+    took: float | None = None
+    for chunk in chunks:
+        if took is not None and ratio > 0:
+            sleep(took * ratio)
+        started = clock()
+        yield chunk
+        took = clock() - started

@@ -1,9 +1,9 @@
 """Seconds of the run with the most slow pulls, so a missed p99 says when it happened.
 
-A Locust request listener counts, per second since the first request, every
-``POST /api/v1/worklist/next`` and those over the p99 threshold; on quitting it writes them to
-the JSON file named by ``WORKLIST_LOAD_TIMELINE`` (set by ``run_load``). Nothing is counted
-when the variable is unset.
+A Locust request listener counts every ``POST /api/v1/worklist/next``, and those over the p99
+threshold, by the second (since the first pull's answer) in which its answer came; on
+quitting it writes them to the JSON file named by ``WORKLIST_LOAD_TIMELINE`` (set by
+``run_load``). Nothing is counted when the variable is unset.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ def test_slow_pulls_are_counted_by_second_and_other_requests_ignored() -> None:
 
 
 def test_the_summary_names_the_worst_seconds_or_says_there_were_none() -> None:
+    assert worst_seconds_line(None).startswith("pulls by second: none recorded")
     quiet = {"limit_ms": 50.0, "pulls": {"0": 3}, "slow": {}}
     assert worst_seconds_line(quiet) == "pulls over 50 ms: none"
     busy = {"limit_ms": 50.0, "pulls": {"0": 40, "7": 90}, "slow": {"0": 12, "7": 3}}

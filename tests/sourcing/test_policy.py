@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, update
+from sqlalchemy import delete, event, func, select, update
 from sqlmodel import Session
 
 from tests.conftest import bearer, mint
 from tests.sourcing.helpers import network, provider, reporter, services_of, session
 from tests.worklist.helpers import study
+from worklist.models import ProviderPrice
 from worklist.predictions import store
 from worklist.reporting.sweeper import sweep_once
 from worklist.sourcing import policy
@@ -21,6 +22,7 @@ from worklist.sourcing.policy import EVENT, STUDY
 from worklist.sourcing.sweep import sourcing_pass
 
 H = 3600.0
+PRICE: Any = ProviderPrice.__table__  # type: ignore[attr-defined]
 
 
 def _studies(client: TestClient, n: int, now: datetime, **kw: Any) -> list[str]:
@@ -221,11 +223,35 @@ def test_a_backlog_turning_red_is_recommended_in_chunks_and_a_claimed_study_is_l
     assert len(read) == 12
     session(client, rad, "core")
     claimed = client.post("/api/v1/worklist/next", headers=rad).json()["study"]["study_uid"]
-    with Session(services.engine) as db:
-        marked = policy._recommend(db, [(c, "predicted-breach") for c in read])
+    commits: list[object] = []
+    count = commits.append  # one bound method: event.remove needs the very same listener
+    event.listen(services.engine, "commit", count)
+    try:
+        with Session(services.engine) as db:
+            marked = policy._recommend(db, [(c, "predicted-breach") for c in read])
+    finally:
+        event.remove(services.engine, "commit", count)
     assert marked == 11
+    assert len(commits) == 4  # 12 candidates, 3 a transaction
     detail = client.get(f"/api/v1/studies/{claimed}").json()
     assert not detail["outsourcing_recommended"]
     assert "outsourcing-recommended" not in [e["kind"] for e in detail["events"]]
     others = [u for u in [*uids, *more] if u != claimed]
     assert all(client.get(f"/api/v1/studies/{u}").json()["outsourcing_recommended"] for u in others)
+
+
+def test_a_pass_keeps_the_price_version_it_recorded_for_a_changed_provider(
+    client: TestClient,
+) -> None:
+    """The pass reads each provider's prices, which records a changed provider row as a new
+    price version; that version must be committed, not thrown away with the pass's reads."""
+    network(client)
+    provider(client, "cheap", modalities=["CR"], price={"CR": 30.0}, tat_hours=72)
+    _studies(client, 2, now := datetime.now(UTC))
+    services = services_of(client)
+    versions = select(func.count()).select_from(PRICE).where(PRICE.c.provider_id == "cheap")
+    with services.engine.connect() as conn:
+        before = conn.execute(versions).scalar_one()
+    assert sourcing_pass(services, now, force=True)["recommended"] == 2
+    with services.engine.connect() as conn:
+        assert conn.execute(versions).scalar_one() > before

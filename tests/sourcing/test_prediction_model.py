@@ -123,8 +123,9 @@ def test_work_ending_with_a_session_starts_at_the_next_one() -> None:
 def test_the_pool_cache_key_holds_every_input_of_the_bucket() -> None:
     """``compute_network`` shares a pool between rows equal in ``BUCKET_INPUTS``; a study
     differing in anything else must land in the same bucket, and each input must matter."""
-    entries = {entry_id(e): e for e in (CHEST_XR, entry(modalities=["CT"], min_age=18))}
-    base = study("1.1", subspecialty="chest", requires_subspecialist=True)
+    narrow = entry(modalities=["CR"], patient_sources=["gp"], exam_codes=["XCHES"])
+    entries = {entry_id(e): e for e in (CHEST_XR, entry(modalities=["CT"], min_age=18), narrow)}
+    base = study("1.1", subspecialty="chest", requires_subspecialist=True, exam_code="XCHES")
     reference = bucket_for(base, 0, entries)
     for name in {f.name for f in fields(QueuedStudy)} - set(BUCKET_INPUTS) - {"widening_stage"}:
         changed = {"study_id": "9.9", "urgency": "stroke", "work_units": 7.0,
@@ -138,4 +139,4 @@ def test_the_pool_cache_key_holds_every_input_of_the_bucket() -> None:
         for n in BUCKET_INPUTS
         if bucket_for(replace(base, **{n: moved[n]}), 0, entries) != reference
     }
-    assert differs == set(BUCKET_INPUTS) - {"exam_code", "patient_source"}
+    assert differs == set(BUCKET_INPUTS)

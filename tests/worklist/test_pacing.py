@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
-import time
+import pytest
 
-from worklist.pacing import WritePacer
-
-
-def _work(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+from worklist.pacing import paced
 
 
-def test_each_rest_is_as_long_as_the_work_since_the_last_one() -> None:
-    pacer = WritePacer(ratio=1.0)
-    _work(0.02)
-    pacer.rest()
-    first = pacer.rested
-    assert first >= 0.02
-    _work(0.01)
-    pacer.rest()
-    second = pacer.rested - first
-    # counted from the end of the first rest: counted from the start it would be over
-    # 0.02 + first + 0.01
-    assert 0.01 <= second < 0.01 + first
+class _Clock:
+    """A clock the test moves by hand, and a sleep that records instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
-def test_a_zero_ratio_never_sleeps() -> None:
-    pacer = WritePacer(ratio=0.0)
-    _work(0.01)
-    pacer.rest()
-    assert pacer.rested == 0.0
+def test_each_rest_matches_the_work_on_the_chunk_before_and_none_follows_the_last() -> None:
+    clock = _Clock()
+    work = {"a": 0.02, "b": 0.01, "c": 0.05}
+    for chunk in paced(["a", "b", "c"], ratio=1.0, clock=clock, sleep=clock.sleep):
+        clock.now += work[chunk]
+    assert clock.slept == pytest.approx([0.02, 0.01])
+
+
+def test_the_ratio_scales_the_rest_and_zero_never_sleeps() -> None:
+    half = _Clock()
+    for _ in paced(range(3), ratio=0.5, clock=half, sleep=half.sleep):
+        half.now += 0.04
+    assert half.slept == pytest.approx([0.02, 0.02])
+    never = _Clock()
+    assert list(paced(range(3), ratio=0.0, clock=never, sleep=never.sleep)) == [0, 1, 2]
+    assert never.slept == []

@@ -19,7 +19,7 @@ from allocator.types import WidenEvent
 from worklist import db as database
 from worklist.background import repeat_in_thread
 from worklist.models import Assignment, Study, StudyEvent
-from worklist.pacing import WritePacer
+from worklist.pacing import paced
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
 from worklist.sourcing.sweep import sourcing_pass
@@ -126,34 +126,30 @@ def _record_widened(services: Services, widened: list[WidenEvent]) -> int:
             ).all()
         )
         conn.rollback()
-        now = utcnow()
-        found = [w for w in widened if w.study_id in ids]
-        if not found:
-            return 0
-        stages = [
-            {"p_id": ids[w.study_id], "p_stage": w.stage, "p_flag": w.stage >= 2} for w in found
-        ]
-        events = [
-            {
-                "study_id": ids[w.study_id],
-                "at": now,
-                "kind": "widened",
-                "actor": "allocator",
-                "detail": {
-                    "stage": w.stage,
-                    "pool": WIDEN_STAGE_NAMES.get(w.stage),
-                    "rule": w.rule,
-                },
-            }
-            for w in found
-        ]
-        step = database.BACKGROUND_WRITE_ROWS
-        pacer = WritePacer()
-        for i in range(0, len(found), step):
+    now = utcnow()
+    found = [w for w in widened if w.study_id in ids]
+    if not found:
+        return 0
+    stages = [{"p_id": ids[w.study_id], "p_stage": w.stage, "p_flag": w.stage >= 2} for w in found]
+    events = [
+        {
+            "study_id": ids[w.study_id],
+            "at": now,
+            "kind": "widened",
+            "actor": "allocator",
+            "detail": {
+                "stage": w.stage,
+                "pool": WIDEN_STAGE_NAMES.get(w.stage),
+                "rule": w.rule,
+            },
+        }
+        for w in found
+    ]
+    step = database.BACKGROUND_WRITE_ROWS
+    for i in paced(range(0, len(found), step)):  # a connection per chunk: none held at rest
+        with services.engine.begin() as conn:
             conn.execute(RAISE_STAGE, stages[i : i + step])
             conn.execute(EVENT.insert(), events[i : i + step])
-            conn.commit()
-            pacer.rest()
     return len(found)
 
 

@@ -29,7 +29,7 @@ from worklist.models import (
     Study,
     StudyEvent,
 )
-from worklist.pacing import WritePacer
+from worklist.pacing import paced
 from worklist.services import Services, utcnow
 from worklist.sourcing.prices import PriceList, prices_at
 from worklist.studies.transitions import TransitionError, outsource
@@ -157,8 +157,7 @@ def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
     for the marks and one for the events: claims never wait long on these rows' locks (or,
     on SQLite, on the write lock). Returns how many were marked."""
     marked = 0
-    pacer = WritePacer()
-    for i in range(0, len(recommend), BACKGROUND_WRITE_ROWS):
+    for i in paced(range(0, len(recommend), BACKGROUND_WRITE_ROWS)):
         conn = db.connection()  # a commit hands the session's connection back
         chunk = {c.id: (c, rule) for c, rule in recommend[i : i + BACKGROUND_WRITE_ROWS]}
         now = utcnow()
@@ -178,7 +177,6 @@ def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
                 ],
             )
         db.commit()
-        pacer.rest()
         marked += len(ids)
     return marked
 
@@ -193,7 +191,7 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
         candidates = _candidates(db, network, only_unrecommended=policy.mode == "recommend")
         offers = [(p, prices_at(db, p, now)) for p in db.exec(select(Provider)).all()]
         left = policy.daily_budget - spent_today(db, services, network, now)
-        db.rollback()  # nothing is held while the choices are made
+        db.commit()  # keeps a price version prices_at recorded; nothing held while choosing
         sends: list[tuple[Candidate, str]] = []
         recommend: list[tuple[Candidate, str]] = []
         for c in candidates:
