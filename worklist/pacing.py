@@ -12,7 +12,7 @@ expiry and widening in the same sweep wait for it, seconds at most).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,3 +36,15 @@ def paced(
         started = clock()
         yield chunk
         took = clock() - started
+
+
+def paced_chunks(
+    items: Sequence[T],
+    size: int,
+    ratio: float = REST_RATIO,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Sequence[T]]:
+    """``items`` ``size`` at a time (a write transaction each), rested between as ``paced``."""
+    slices = (items[i : i + size] for i in range(0, len(items), size))
+    return paced(slices, ratio, clock, sleep)

@@ -227,8 +227,7 @@ def test_a_backlog_turning_red_is_recommended_in_chunks_and_a_claimed_study_is_l
     count = commits.append  # one bound method: event.remove needs the very same listener
     event.listen(services.engine, "commit", count)
     try:
-        with Session(services.engine) as db:
-            marked = policy._recommend(db, [(c, "predicted-breach") for c in read])
+        marked = policy._recommend(services.engine, [(c, "predicted-breach") for c in read])
     finally:
         event.remove(services.engine, "commit", count)
     assert marked == 11

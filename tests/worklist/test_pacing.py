@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worklist.pacing import paced
+from worklist.pacing import paced, paced_chunks
 
 
 class _Clock:
@@ -38,3 +38,13 @@ def test_the_ratio_scales_the_rest_and_zero_never_sleeps() -> None:
     never = _Clock()
     assert list(paced(range(3), ratio=0.0, clock=never, sleep=never.sleep)) == [0, 1, 2]
     assert never.slept == []
+
+
+def test_chunks_come_in_order_a_size_at_a_time_and_rest_between() -> None:
+    clock = _Clock()
+    seen = []
+    for chunk in paced_chunks(list(range(7)), 3, clock=clock, sleep=clock.sleep):
+        seen.append(list(chunk))
+        clock.now += 0.01 * len(chunk)
+    assert seen == [[0, 1, 2], [3, 4, 5], [6]]
+    assert clock.slept == pytest.approx([0.03, 0.03])

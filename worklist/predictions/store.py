@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from worklist.db import BACKGROUND_WRITE_ROWS
 from worklist.models import BreachPrediction, PredictionPass
-from worklist.pacing import paced
+from worklist.pacing import paced_chunks
 
 TABLE: Any = BreachPrediction.__table__  # type: ignore[attr-defined]
 PASS: Any = PredictionPass.__table__  # type: ignore[attr-defined]
@@ -63,8 +63,7 @@ def _in_chunks(engine: Engine, ids: Sequence[int], rows: Sequence[Mapping[str, A
     """Delete ``ids`` and insert ``rows`` (same study ids, or none), a chunk per transaction:
     readers always see at most one row per study."""
     by_id = {r["study_id"]: r for r in rows}
-    for i in paced(range(0, len(ids), WRITE_CHUNK)):
-        chunk = ids[i : i + WRITE_CHUNK]
+    for chunk in paced_chunks(ids, WRITE_CHUNK):
         with engine.begin() as conn:
             conn.execute(delete(TABLE).where(TABLE.c.study_id.in_(chunk)))
             fresh = [by_id[sid] for sid in chunk if sid in by_id]

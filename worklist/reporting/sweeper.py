@@ -19,7 +19,7 @@ from allocator.types import WidenEvent
 from worklist import db as database
 from worklist.background import repeat_in_thread
 from worklist.models import Assignment, Study, StudyEvent
-from worklist.pacing import paced
+from worklist.pacing import paced_chunks
 from worklist.reporting.watch import restore_lost_state
 from worklist.services import Services, utcnow
 from worklist.sourcing.sweep import sourcing_pass
@@ -130,26 +130,27 @@ def _record_widened(services: Services, widened: list[WidenEvent]) -> int:
     found = [w for w in widened if w.study_id in ids]
     if not found:
         return 0
-    stages = [{"p_id": ids[w.study_id], "p_stage": w.stage, "p_flag": w.stage >= 2} for w in found]
-    events = [
-        {
-            "study_id": ids[w.study_id],
-            "at": now,
-            "kind": "widened",
-            "actor": "allocator",
-            "detail": {
-                "stage": w.stage,
-                "pool": WIDEN_STAGE_NAMES.get(w.stage),
-                "rule": w.rule,
+    writes = [
+        (
+            {"p_id": ids[w.study_id], "p_stage": w.stage, "p_flag": w.stage >= 2},
+            {
+                "study_id": ids[w.study_id],
+                "at": now,
+                "kind": "widened",
+                "actor": "allocator",
+                "detail": {
+                    "stage": w.stage,
+                    "pool": WIDEN_STAGE_NAMES.get(w.stage),
+                    "rule": w.rule,
+                },
             },
-        }
+        )
         for w in found
     ]
-    step = database.BACKGROUND_WRITE_ROWS
-    for i in paced(range(0, len(found), step)):  # a connection per chunk: none held at rest
-        with services.engine.begin() as conn:
-            conn.execute(RAISE_STAGE, stages[i : i + step])
-            conn.execute(EVENT.insert(), events[i : i + step])
+    for chunk in paced_chunks(writes, database.BACKGROUND_WRITE_ROWS):
+        with services.engine.begin() as conn:  # a connection per chunk: none held at rest
+            conn.execute(RAISE_STAGE, [stage for stage, _ in chunk])
+            conn.execute(EVENT.insert(), [event for _, event in chunk])
     return len(found)
 
 

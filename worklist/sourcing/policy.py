@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Engine, bindparam, func, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -29,7 +29,7 @@ from worklist.models import (
     Study,
     StudyEvent,
 )
-from worklist.pacing import paced
+from worklist.pacing import paced_chunks
 from worklist.services import Services, utcnow
 from worklist.sourcing.prices import PriceList, prices_at
 from worklist.studies.transitions import TransitionError, outsource
@@ -152,31 +152,30 @@ def _facts(c: Candidate) -> dict[str, object]:
     return {"predicted_start": start, "due_at": c.due_at.isoformat()}
 
 
-def _recommend(db: Session, recommend: list[tuple[Candidate, str]]) -> int:
+def _recommend(engine: Engine, recommend: list[tuple[Candidate, str]]) -> int:
     """Mark and audit, ``BACKGROUND_WRITE_ROWS`` studies a transaction, each one statement
     for the marks and one for the events: claims never wait long on these rows' locks (or,
     on SQLite, on the write lock). Returns how many were marked."""
     marked = 0
-    for i in paced(range(0, len(recommend), BACKGROUND_WRITE_ROWS)):
-        conn = db.connection()  # a commit hands the session's connection back
-        chunk = {c.id: (c, rule) for c, rule in recommend[i : i + BACKGROUND_WRITE_ROWS]}
-        now = utcnow()
-        ids = [row[0] for row in conn.execute(MARK_RECOMMENDED, {"p_ids": list(chunk)})]
-        if ids:
-            conn.execute(
-                EVENT.insert(),
-                [
-                    {
-                        "study_id": sid,
-                        "at": now,
-                        "kind": "outsourcing-recommended",
-                        "actor": "policy",
-                        "detail": {"rule": chunk[sid][1], **_facts(chunk[sid][0])},
-                    }
-                    for sid in ids
-                ],
-            )
-        db.commit()
+    for chunk in paced_chunks(recommend, BACKGROUND_WRITE_ROWS):
+        rules = {c.id: (c, rule) for c, rule in chunk}
+        with engine.begin() as conn:
+            now = utcnow()
+            ids = [row[0] for row in conn.execute(MARK_RECOMMENDED, {"p_ids": list(rules)})]
+            if ids:
+                conn.execute(
+                    EVENT.insert(),
+                    [
+                        {
+                            "study_id": sid,
+                            "at": now,
+                            "kind": "outsourcing-recommended",
+                            "actor": "policy",
+                            "detail": {"rule": rules[sid][1], **_facts(rules[sid][0])},
+                        }
+                        for sid in ids
+                    ],
+                )
         marked += len(ids)
     return marked
 
@@ -206,7 +205,7 @@ def apply_policy(services: Services, network: str, now: datetime) -> dict[str, i
                 done["over_budget"] += int(choice is not None)
             if not c.recommended:
                 recommend.append((c, rule))
-        done["recommended"] = _recommend(db, recommend)
+        done["recommended"] = _recommend(services.engine, recommend)
         for c, provider_id in sends:
             study = db.get(Study, c.id, populate_existing=True)
             if study is None or study.status != "unreported":
