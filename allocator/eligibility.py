@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from allocator.ranking import reading_half_units
 from allocator.types import QueuedStudy, ReporterProfile, ScopeEntry
 
 
@@ -98,6 +99,9 @@ class BucketMeta:
     subspecialty: str | None
     hard_required: bool  # requires_subspecialist and still at stage 0
     stage0: bool  # deferral to radiographers only applies at stage 0
+    # work units in halves (``ranking.reading_half_units``): every study of a bucket gets the
+    # same reading allowance, so a bucket's head stays its best study at any time
+    reading_half_units: int = 0
 
     @cached_property
     def bucket_id(self) -> str:
@@ -112,6 +116,7 @@ class BucketMeta:
                 "sub": self.subspecialty,
                 "req": self.hard_required,
                 "s0": self.stage0,
+                "wu2": self.reading_half_units,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -120,7 +125,9 @@ class BucketMeta:
     @staticmethod
     def from_json(text: str) -> BucketMeta:
         d = json.loads(text)
-        return BucketMeta(d["site"], frozenset(d["entries"]), d["sub"], d["req"], d["s0"])
+        return BucketMeta(
+            d["site"], frozenset(d["entries"]), d["sub"], d["req"], d["s0"], d.get("wu2", 0)
+        )
 
 
 def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]) -> BucketMeta:
@@ -141,6 +148,7 @@ def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]
         and stage == 0
         and study.subspecialty is not None,
         stage0=stage == 0,
+        reading_half_units=reading_half_units(study.work_units),
     )
 
 
@@ -179,12 +187,13 @@ def may_report(profile: ReporterProfile, study: QueuedStudy, stage: int) -> bool
 def plan_rows(profile: ReporterProfile, metas: Iterable[tuple[str, BucketMeta]]) -> list[list[str]]:
     """A reporter's eligible buckets as ``[bucket_id, flags]`` rows; flags are 0/1 digits
     ``<subspecialty match><home site><deferrable>`` (deferral never applies to radiographers
-    nor after stage 0)."""
+    nor after stage 0) followed by the bucket's work units in halves, from which
+    ``commit.lua`` keeps the best bonus a reporter can get in each band."""
     rows: list[list[str]] = []
     for bid, meta in metas:
         if may_report_bucket(profile, meta):
             sub = meta.subspecialty is not None and meta.subspecialty in profile.subspecialties
             home = meta.site == profile.home_site
             deferrable = profile.group != "radiographer" and meta.stage0
-            rows.append([bid, f"{int(sub)}{int(home)}{int(deferrable)}"])
+            rows.append([bid, f"{int(sub)}{int(home)}{int(deferrable)}{meta.reading_half_units}"])
     return rows

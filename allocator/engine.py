@@ -86,7 +86,7 @@ class Allocator:
         self._claim_args = [
             weights.subspecialty_bonus_ms, weights.home_site_bonus_ms,
             weights.radiographer_deferral_ms, weights.deferral_min_slack_ms,
-            weights.patient_hold_ms,
+            weights.patient_hold_ms, weights.reading_ms_per_work_unit,
         ]  # fmt: skip
         self._hand_keys = [k.studies, k.where, k.leases, k.held, k.hold_exp, k.inhand, k.queue]
         self._lists_cache: tuple[Structure, list[str], str] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -21,6 +22,30 @@ class RankingWeights:
     patient_hold_ms: int = 30 * 60_000  # how long a patient's other studies stay held
     # how long a pushed hot study waits for its reporter before rejoining the queue (0: forever)
     push_hold_ms: int = 15 * 60_000
+    # expected reading time per work unit (12 work units an hour): a study's time left never
+    # counts for less than its reading time, see ``reading_due``
+    reading_ms_per_work_unit: int = 5 * 60_000
+
+
+def reading_half_units(work_units: float) -> int:
+    """Work units in whole halves (halves round up, as SQL's ``floor(x * 2 + 0.5)``): the
+    studies of one bucket share a reading allowance, and an odd catalogue value cannot
+    multiply the buckets. The heads lists (``_lib.lua``) keep each band of it apart."""
+    return math.floor(work_units * 2 + 0.5)
+
+
+def reading_due(due_ms: int, work_units: float, now_ms: int, weights: RankingWeights) -> int:
+    """The due time ranking uses: the later of the due time and the time the study would be
+    reported if started now (the "modified due date" rule of scheduling).
+
+    While a study can still be reported in time it ranks by its due time, as before. Once it
+    cannot, it ranks by when it would be finished, so under overload a short study that can
+    still meet its target goes before a long one that will miss it anyway, and among studies
+    already past saving the quickest go first. Plain earliest-due-first instead spends the
+    evening's scarce reporting time on studies that breach regardless.
+    """
+    allowance = reading_half_units(work_units) * weights.reading_ms_per_work_unit // 2
+    return max(due_ms, now_ms + allowance)
 
 
 def widen_time(acquired_ms: int, due_ms: int, stage: int, weights: RankingWeights) -> int | None:

@@ -5,8 +5,9 @@ What a competent PostgreSQL engineer would do, and we do:
 - a partial index on waiting studies by (due, acquired, id) so the most urgent eligible study
   is found by an index scan that stops at the first eligible row;
 - the ranking adjustments are bounded (a study can move forward by at most the subspecialty
-  plus home-site bonus, back by the deferral), so the best study lies within a due-time
-  window after the first eligible one: only that window is ranked (sorted) and locked;
+  plus home-site bonus, back by the deferral and by its reading allowance), so the best study
+  lies within a due-time window after the first eligible one's reading due: only that window
+  is ranked (sorted) and locked;
 - the on-duty radiographers' scope entries are kept per site in a small table maintained at
   session start/end (like the Redis per-bucket counts) so the deferral test is an indexed
   EXISTS;
@@ -81,6 +82,9 @@ _ELIGIBLE = f"""s.status = 'W' AND s.site = ANY(me.sites)
     AND (me.any_scope OR EXISTS (
          SELECT 1 FROM scope_entry e WHERE e.reporter_id = me.id AND {_match("e")}))"""
 
+# allocator.ranking.reading_due: the later of the due time and now + the reading allowance
+_READING_DUE = """GREATEST(s.due_ms, %(now)s
+    + floor(floor(s.work_units * 2 + 0.5) * %(reading)s / 2)::bigint)"""
 _SUB = "CASE WHEN s.subspecialty = ANY(me.subs) THEN %(sb)s ELSE 0 END"
 _HOME = "CASE WHEN s.site = me.home_site THEN %(hb)s ELSE 0 END"
 _DEFER = f"""CASE WHEN me.grp <> 'radiographer' AND s.stage = 0
@@ -104,7 +108,8 @@ _BODY = f"""
 DECLARE bound bigint;
 BEGIN
     WITH {_ME}
-    SELECT s.due_ms INTO bound FROM study s, me WHERE {_ELIGIBLE} ORDER BY s.due_ms LIMIT 1;
+    SELECT {_READING_DUE} INTO bound FROM study s, me WHERE {_ELIGIBLE}
+        ORDER BY s.due_ms LIMIT 1;
     IF bound IS NULL THEN RETURN; END IF;
     RETURN QUERY
     WITH {_ME},
@@ -112,7 +117,7 @@ BEGIN
         SELECT s.id, s.due_ms, {_SUB} AS sb, {_HOME} AS hb, {_DEFER} AS def
         FROM study s, me
         WHERE s.due_ms <= bound + %(window)s AND {_ELIGIBLE}
-        ORDER BY s.due_ms - {_SUB} - {_HOME} + {_DEFER}, s.acquired_ms, s.id
+        ORDER BY {_READING_DUE} - {_SUB} - {_HOME} + {_DEFER}, s.due_ms, s.acquired_ms, s.id
         LIMIT 1
         FOR UPDATE OF s SKIP LOCKED
     )
@@ -125,14 +130,15 @@ END
 
 FUNCTION = (
     "CREATE OR REPLACE FUNCTION claim_next(p_rid text, p_now bigint, p_lease bigint, "
-    "p_sb bigint, p_hb bigint, p_deferral bigint, p_min_slack bigint, p_window bigint) "
+    "p_sb bigint, p_hb bigint, p_deferral bigint, p_min_slack bigint, p_window bigint, "
+    "p_reading bigint) "
     "RETURNS TABLE (o_id text, o_due bigint, o_sb bigint, o_hb bigint, o_def bigint) "
     "LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$"
     + _BODY.replace("%(", "p_").replace(")s", "")
     + "$fn$;"
 )
 
-CLAIM_SQL = "SELECT * FROM claim_next(%s, %s, %s, %s, %s, %s, %s, %s)"
+CLAIM_SQL = "SELECT * FROM claim_next(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 COMPLETE_SQL = """
 UPDATE study SET status = 'D' WHERE id = %s AND assignee = %s AND status = 'L'
@@ -226,7 +232,8 @@ class PgAllocator:
         row = self.conn.execute(
             CLAIM_SQL,
             (reporter_id, now_ms, lease_ms, w.subspecialty_bonus_ms, w.home_site_bonus_ms,
-             w.radiographer_deferral_ms, w.deferral_min_slack_ms, window),
+             w.radiographer_deferral_ms, w.deferral_min_slack_ms, window,
+             w.reading_ms_per_work_unit),
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1]))
 

@@ -34,6 +34,7 @@ def weights_from(settings: Settings) -> RankingWeights:
         widen_to_radiologists_at=settings.widen_to_radiologists_at,
         widen_to_outsourcing_at=settings.widen_to_outsourcing_at,
         patient_hold_ms=settings.patient_hold_seconds * 1000,
+        reading_ms_per_work_unit=round(3_600_000 / settings.reporter_work_units_per_hour),
     )
 
 

@@ -4,11 +4,24 @@
 -- Study states live in the "where" hash: 'W\t<bucket>' | 'L\t<reporter>' | 'H\t<reporter>\t<kind>'.
 -- All buckets share one lex-ordered sorted set K.queue, members
 -- '<bucket>\t<due13>\t<acquired13>\t<study>' (so a bucket's head is a ZRANGEBYLEX away);
--- heads lists score non-empty buckets by their head's due time: list '*' has every bucket,
--- list '<entry id>' the buckets that scope entry allows (a study's JSON carries its bucket's
+-- heads lists score non-empty buckets by band x BAND + their head's due time, where band is
+-- the bucket's work units in halves (allocator/ranking.py reading_half_units): each band is
+-- one run of the list in due order, so the claim can rank by reading due (the later of due
+-- and now + the band's reading time) and still stop early. List '*' has every bucket, list
+-- '<entry id>' the buckets that scope entry allows (a study's JSON carries its bucket's
 -- entry ids as 'be'). Scripts that touch the queue get every list's key at the end of KEYS
 -- and the list ids, tab-joined in the same order, as ARGV[1]; K.lists maps id -> key.
 local TAB = '\t'
+local BAND = 1e13  -- ms: past any due time until the year 2286
+
+local function band_of(st)
+  return math.floor(st.work_units * 2 + 0.5)
+end
+
+-- A heads-list score as Redis should store it: all digits, whatever Lua's number format.
+local function score_arg(x)
+  return string.format('%.0f', x)
+end
 
 local function map_lists(K, first_key, ids)
   K.lists = {}
@@ -70,8 +83,9 @@ local function to_bucket(K, st)
   redis.call('HSET', K.where, st.study_id, 'W' .. TAB .. st.b)
   for _, id in ipairs(lists_of(st)) do
     local heads = K.lists[id]
+    local score = band_of(st) * BAND + st.due_ms
     local cur = redis.call('ZSCORE', heads, st.b)
-    if not cur or st.due_ms < tonumber(cur) then redis.call('ZADD', heads, st.due_ms, st.b) end
+    if not cur or score < tonumber(cur) then redis.call('ZADD', heads, score_arg(score), st.b) end
   end
 end
 
@@ -79,13 +93,15 @@ end
 local function from_bucket(K, st)
   redis.call('ZREM', K.queue, st.b .. TAB .. st.m)
   local h = nil
+  local base = band_of(st) * BAND
   for _, id in ipairs(lists_of(st)) do
     local heads = K.lists[id]
     local cur = redis.call('ZSCORE', heads, st.b)
-    if not cur or tonumber(cur) >= st.due_ms then
+    if not cur or tonumber(cur) >= base + st.due_ms then
       if h == nil then h = bucket_head(K, st.b) or false end
       if h then
-        redis.call('ZADD', heads, tonumber(string.sub(h, #st.b + 2, #st.b + 14)), st.b)
+        local due = tonumber(string.sub(h, #st.b + 2, #st.b + 14))
+        redis.call('ZADD', heads, score_arg(base + due), st.b)
       else
         redis.call('ZREM', heads, st.b)
       end

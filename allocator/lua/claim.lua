@@ -1,18 +1,21 @@
 -- claim.lua: hand one reporter their next study, atomically, in one call whatever the queue
 -- length. First the studies held for them (pushed, or the same patient as an earlier claim)
 -- that are still in their plan; else the best bucket head among their plan's buckets:
--- lowest due - subspecialty bonus - home bonus + radiographer deferral (deferral only for
--- deferrable buckets with an on-duty eligible radiographer and slack >= the minimum), ties
--- oldest acquired then study id. Each heads list of the reporter's plan (one per scope entry
--- they hold, or the list of every bucket if they have no entries) is walked in due order,
--- skipping buckets not in their plan (other sites, required subspecialty) and stopping once
--- no later head can win (its due minus the largest bonus is worse than the best so far). Writes the lease and tallies, then
+-- lowest reading due - subspecialty bonus - home bonus + radiographer deferral, where the
+-- reading due is max(due, now + the bucket's work units x reading ms per unit) (the "modified
+-- due date" rule, allocator/ranking.py reading_due) and deferral applies only to deferrable
+-- buckets with an on-duty eligible radiographer and slack >= the minimum; ties go to the
+-- earlier due, then the older acquisition, then the lower study id. Each heads list of the
+-- reporter's plan (one per scope entry they hold, or the list of every bucket if they have no
+-- entries) is walked band by band in due order, skipping buckets not in their plan (other
+-- sites, required subspecialty) and leaving a band, or the list, once no later head can win
+-- (see 2. below). Writes the lease and tallies, then
 -- holds the patient's other waiting studies that are in this reporter's plan.
 -- KEYS[1] onduty, [2] studies, [3] where, [4] leases, [5] held, [6] hold_exp, [7] inhand,
 --      [8] rgcount, [9] patients, [10] queue, [11] plan:<reporter>, [12..] every heads list
 -- ARGV[1] ids of the heads lists in KEYS[12..] (tab-joined), [2] reporter id, [3] now ms, [4] lease ms,
 --      [5] subspecialty bonus ms, [6] home site bonus ms, [7] radiographer deferral ms,
---      [8] deferral min slack ms, [9] patient hold ms
+--      [8] deferral min slack ms, [9] patient hold ms, [10] reading ms per work unit
 -- Returns {'OFFDUTY'} | {'SITES'} (Python's list of heads lists is stale) | {} when nothing is
 --      eligible | {study id, via 'push'|'patient'|'queue', lease expiry ms, reason JSON}
 local K = {onduty = KEYS[1], studies = KEYS[2], where = KEYS[3], leases = KEYS[4],
@@ -29,6 +32,7 @@ end
 local now, lease_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
 local sub_bonus, home_bonus = tonumber(ARGV[5]), tonumber(ARGV[6])
 local deferral, min_slack, hold_ms = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local reading_ms = tonumber(ARGV[10])
 local max_bonus = sub_bonus + home_bonus
 
 local function bonuses(flags)
@@ -95,51 +99,91 @@ for _, member in ipairs(held) do
   end
 end
 
--- 2. the best bucket head among the plan's buckets, walking each heads list in due order
-local best_b, best_tail, best_eff, best_due, best_sb, best_hb, best_def
+-- 2. the best bucket head among the plan's buckets. Each heads list is one run per band of
+-- work units, each in due order (_lib.lua). Within a band no later head can score below
+-- max(due, now + the band's reading time) - the best bonus the reporter has in that band,
+-- so once that bound cannot beat the best so far the rest of the band is skipped, and once
+-- even a band's reading time minus the largest bonus cannot, the rest of the list.
+-- The plan's best bonus per band (commit.lua keeps it with the plan's rows) and in any band;
+-- a band the plan has no bucket in is skipped whole. A plan written before the bands has no
+-- such map: assume the most everywhere.
+local band_bonus, plan_bonus, banded = {}, 0, false
+for band, digits in string.gmatch(redis.call('HGET', K.plan, '\tmb') or '', '(%d+)=(%d%d)') do
+  local sb, hb = bonuses(digits)
+  band_bonus[tonumber(band)] = sb + hb
+  if sb + hb > plan_bonus then plan_bonus = sb + hb end
+  banded = true
+end
+if not banded then plan_bonus = max_bonus end
+
+local best_b, best_tail, best_eff, best_due, best_rdue, best_sb, best_hb, best_def
 local compared, scanned = 0, 0
 for _, heads_key in ipairs(my_lists) do
   -- most walks stop within a few heads: fetch 4, then 8, 16, ... at a time
-  local offset, done, chunk = 0, false, 4
-  while not done do
-    local heads = redis.call('ZRANGE', heads_key, offset, offset + chunk - 1, 'WITHSCORES')
+  local from, offset, chunk = '-inf', 0, 4
+  local band, allowance, bound_bonus = -1, 0, 0
+  local list_done = false
+  while not list_done do
+    local heads = redis.call('ZRANGEBYSCORE', heads_key, from, '+inf', 'WITHSCORES', 'LIMIT', offset, chunk)
     if #heads == 0 then break end
     local bids = {}
     for j = 1, #heads, 2 do bids[#bids + 1] = heads[j] end
     local flags = redis.call('HMGET', K.plan, unpack(bids))
+    local next_band = nil
     for j = 1, #bids do
-      local b, due = bids[j], tonumber(heads[2 * j])
-      if best_b and due - max_bonus > best_eff then done = true; break end
+      local b, score = bids[j], tonumber(heads[2 * j])
+      local hband = math.floor(score / BAND)
+      local due = score - hband * BAND
+      if hband ~= band then
+        band, allowance = hband, math.floor(hband * reading_ms / 2)
+        if best_b and now + allowance - plan_bonus > best_eff then list_done = true; break end
+        bound_bonus = band_bonus[band]
+        if not banded then bound_bonus = max_bonus end
+      end
+      if not bound_bonus then next_band = band + 1; break end
+      local lower = math.max(due, now + allowance) - bound_bonus
+      if best_b and (lower > best_eff or (lower == best_eff and due > best_due)) then
+        next_band = band + 1; break
+      end
       scanned = scanned + 1
       local f = flags[j]
       if f then
         compared = compared + 1
         local sb, hb = bonuses(f)
-        local def = 0
-        if string.sub(f, 3, 3) == '1' and due - now >= min_slack then
-          if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then def = deferral end
+        local rdue = math.max(due, now + allowance)
+        local eff = rdue - sb - hb
+        -- the deferral only moves a head back: look it up only if the head could still win
+        if string.sub(f, 3, 3) == '1' and due - now >= min_slack
+            and (not best_b or eff <= best_eff) then
+          if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then eff = eff + deferral end
         end
-        local eff = due - sb - hb + def
-        -- ties go to the older acquisition, then the lower id: the head member's tail
-        -- '<acquired13>\t<study>', fetched only when needed
+        local def = eff - (rdue - sb - hb)
+        -- ties go to the earlier due time (within a bucket the head has it, and overdue
+        -- heads of one band tie on effective score), then the older acquisition, then the
+        -- lower id: the head member's tail '<acquired13>\t<study>', fetched only when needed
         local tail = nil
-        if best_b and eff == best_eff and b ~= best_b then
+        if best_b and eff == best_eff and due == best_due and b ~= best_b then
           best_tail = best_tail or head_tail(best_b)
           tail = head_tail(b)
         end
-        if not best_b or eff < best_eff or (tail and tail < best_tail) then
-          best_b, best_eff, best_due, best_sb, best_hb, best_def = b, eff, due, sb, hb, def
+        if not best_b or eff < best_eff or (eff == best_eff and due < best_due)
+            or (tail and tail < best_tail) then
+          best_b, best_eff, best_due, best_rdue, best_sb, best_hb, best_def = b, eff, due, rdue, sb, hb, def
           best_tail = tail
         end
       end
     end
-    offset = offset + chunk
-    if chunk < 64 then chunk = chunk * 2 end
+    if next_band then
+      from, offset, chunk = score_arg(next_band * BAND), 0, 4
+    else
+      offset = offset + chunk
+      if chunk < 64 then chunk = chunk * 2 end
+    end
   end
 end
 if not best_b then return {} end
 local st = load_study(K, string.sub(best_tail or head_tail(best_b), 15))
 return result(st, 'queue', {
   rule = 'most-urgent', heads_compared = compared, heads_scanned = scanned,
-  score = {due = best_due, subspecialty_bonus = best_sb, home_site_bonus = best_hb,
+  score = {due = best_due, reading_due = best_rdue, subspecialty_bonus = best_sb, home_site_bonus = best_hb,
            radiographer_deferral = best_def, effective = best_eff}})

@@ -25,6 +25,7 @@
     }
     const score = reason.score || {};
     const min = (ms) => Math.round((ms || 0) / 60000);
+    if (score.reading_due > score.due) out.push(`It cannot be reported in time any more, so it was ranked by when it would be finished if started at once: quick overdue cases go before long ones, and cases that can still make their target before both.`);
     if (score.subspecialty_bonus > 0) out.push(`It matches your subspecialty, so it was moved ${min(score.subspecialty_bonus)} min up your list.`);
     if (score.home_site_bonus > 0) out.push(`It comes from your home site, so it was moved ${min(score.home_site_bonus)} min up your list.`);
     if (score.radiographer_deferral > 0) out.push(`A reporting radiographer could report it, so it was held back ${min(score.radiographer_deferral)} min for them; nothing more urgent was left for you.`);

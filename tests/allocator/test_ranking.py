@@ -30,10 +30,12 @@ def test_most_urgent_first_and_reason(alloc: Allocator) -> None:
     assert c.lease_expires_ms == T0 + LEASE
     r = c.reason
     assert r["rule"] == "most-urgent" and r["stage"] == 0 and r["due_at_ms"] == T0 + HOUR
-    assert r["slack_minutes"] == 60 and r["heads_compared"] == 2 and r["heads_scanned"] == 2
+    # no bonus can lift the later head (this reporter has no subspecialty or home site), so
+    # the walk stops at the first
+    assert r["slack_minutes"] == 60 and r["heads_compared"] == 1 and r["heads_scanned"] == 1
     assert r["score"] == {
-        "due": T0 + HOUR, "subspecialty_bonus": 0, "home_site_bonus": 0,
-        "radiographer_deferral": 0, "effective": T0 + HOUR,
+        "due": T0 + HOUR, "reading_due": T0 + HOUR, "subspecialty_bonus": 0,
+        "home_site_bonus": 0, "radiographer_deferral": 0, "effective": T0 + HOUR,
     }  # fmt: skip
 
 
@@ -72,6 +74,50 @@ def test_ties_oldest_acquired_then_id(alloc: Allocator) -> None:
         study("a-new", due_ms=due, acquired_ms=T0 - 10),
     ], T0)  # fmt: skip
     assert [_first(alloc, "r") for _ in range(4)] == ["y-old", "a-new", "b-new", "z-new"]
+
+
+def test_a_study_that_can_still_make_its_target_goes_before_one_that_cannot(
+    alloc: Allocator,
+) -> None:
+    """Under overload the long study already past saving waits behind the short one that can
+    still be reported in time: its reading due is when it would finish if started now."""
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("long-late", modality="CT", work_units=4.0, due_ms=T0 - 5 * MIN),
+        study("short-ok", due_ms=T0 + 10 * MIN),  # one work unit: five minutes to read
+    ], T0)  # fmt: skip
+    c = alloc.claim("r", T0, LEASE)
+    assert c is not None and c.study_id == "short-ok"
+    score = c.reason["score"]
+    assert score["reading_due"] == score["due"] == T0 + 10 * MIN
+    c = alloc.claim("r", T0, LEASE)
+    assert c is not None and c.study_id == "long-late"
+    assert c.reason["score"]["due"] == T0 - 5 * MIN
+    assert c.reason["score"]["reading_due"] == T0 + 4 * W.reading_ms_per_work_unit
+
+
+def test_among_overdue_studies_the_quicker_goes_first(alloc: Allocator) -> None:
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("ct-older", modality="CT", work_units=3.0, due_ms=T0 - 2 * HOUR),
+        study("xr", work_units=1.0, due_ms=T0 - HOUR),
+        study("xr-later", work_units=1.0, due_ms=T0 - 30 * MIN),
+    ], T0)  # fmt: skip
+    # both radiographs share a reading due (now + 5 min); the earlier due one goes first
+    assert [_first(alloc, "r") for _ in range(3)] == ["xr", "xr-later", "ct-older"]
+
+
+def test_short_studies_with_time_in_hand_still_go_in_due_order(alloc: Allocator) -> None:
+    """The rule changes nothing while every study can still be read in time."""
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("ct", modality="CT", work_units=4.0, due_ms=T0 + 2 * HOUR),
+        study("xr", work_units=1.0, due_ms=T0 + 3 * HOUR),
+    ], T0)  # fmt: skip
+    assert [_first(alloc, "r") for _ in range(2)] == ["ct", "xr"]
 
 
 def _deferral_setup(alloc: Allocator) -> None:

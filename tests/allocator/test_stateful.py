@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from allocator.engine import Allocator, NotOnDuty
-from allocator.ranking import RankingWeights, stage_at
+from allocator.ranking import RankingWeights, reading_due, stage_at
 from allocator.types import HOT_URGENCIES, QueuedStudy, ReporterProfile, ScopeEntry
 
 from .factories import HOUR, MIN, T0
@@ -142,9 +142,9 @@ class Model:
             "hot": sum(r.study.urgency in HOT_URGENCIES for r in mine),
         }
 
-    def score(self, rid: str, r: Rec) -> tuple[int, int, str]:
+    def score(self, rid: str, r: Rec) -> tuple[int, int, int, str]:
         p, s = self.profiles[rid], r.study
-        eff = s.due_ms
+        eff = reading_due(s.due_ms, s.work_units, self.now, W)
         if s.subspecialty is not None and s.subspecialty in p.subspecialties:
             eff -= W.subspecialty_bonus_ms
         if p.home_site is not None and s.site == p.home_site:
@@ -160,7 +160,7 @@ class Model:
             )
         ):
             eff += W.radiographer_deferral_ms
-        return eff, s.acquired_ms, s.study_id
+        return eff, s.due_ms, s.acquired_ms, s.study_id
 
     def expected_claim(self, rid: str) -> tuple[Rec, str] | None:
         p = self.profiles[rid]

@@ -101,6 +101,7 @@ BUCKET_INPUTS = (
     "patient_age",
     "subspecialty",
     "requires_subspecialist",
+    "work_units",
 )
 
 
