@@ -2,12 +2,13 @@
 
 Layout (all keys in ``allocator.keys``, one ``{network}`` hash tag): studies that exactly the
 same reporters may take, with the same ranking adjustments, share a *bucket* (site, matched
-scope entries, subspecialty, hard-requirement and stage-0 flags). All buckets live in one
-lex-ordered sorted set, so a bucket's head is one ZRANGEBYLEX away; *heads lists* score the
-non-empty buckets by their head's due time -- one list of every bucket, one per scope entry.
-Each reporter's *plan* (their eligible buckets and ranking flags) is precomputed in Redis.
-A claim is then one EVALSHA with a fixed set of keys: walk the reporter's heads lists in due
-order, skip buckets outside their plan, stop once no later head can win.
+scope entries, subspecialty, hard-requirement and stage-0 flags, work units in halves). All
+buckets live in one lex-ordered sorted set, so a bucket's head is one ZRANGEBYLEX away; *heads
+lists* score the non-empty buckets by band of work units, then their head's due time -- one
+list of every bucket, one per scope entry. Each reporter's *plan* (their eligible buckets and
+ranking flags, and their best bonus per band) is precomputed in Redis. A claim is then one
+EVALSHA with a fixed set of keys: walk the reporter's heads lists band by band in due order,
+skip buckets outside their plan, leave a band once no later head in it can win.
 
 Ingest and re-bucketing compute bucket ids from a cached snapshot of the network structure;
 their scripts check the snapshot's epoch and answer STALE (refresh and recompute) or RETRY

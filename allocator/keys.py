@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PREFIX = "wl"
+# The layout's version is in the prefix: an incompatible change (2: heads lists banded by work
+# units, Dec 2026) gets a new one, so an upgraded service finds its keys missing and rebuilds
+# them from SQL at start-up instead of misreading the old ones (which can then be deleted).
+PREFIX = "wl2"
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class NetworkKeys:
 
     @property
     def base(self) -> str:
-        """``wl:{network}:`` -- the hash-tagged prefix shared by every key of the network."""
+        """``wl2:{network}:`` -- the hash-tagged prefix shared by every key of the network."""
         return f"{PREFIX}:{{{self.network}}}:"
 
     # -- structure: changes bump the epoch -------------------------------------------------
