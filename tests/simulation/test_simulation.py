@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis
 
 from allocator.eligibility import may_report
@@ -13,8 +15,10 @@ from allocator.ranking import RankingWeights
 from allocator.types import QueuedStudy, ReporterProfile
 from worklist.cli import main
 from worklist.simulation import demand, roster
-from worklist.simulation.engine import Knobs
+from worklist.simulation.demand import SimStudy
+from worklist.simulation.engine import Knobs, Outcome
 from worklist.simulation.policies import BaselinePolicy
+from worklist.simulation.report import summary, urgency_rows
 from worklist.simulation.run import run_all
 
 START = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday
@@ -60,6 +64,30 @@ def _study(uid: str, site: str, acquired_min: int, wu: float) -> QueuedStudy:
         requires_subspecialist=False, work_units=wu, acquired_ms=acquired,
         due_ms=acquired + 7 * 24 * 3600 * MS,
     )  # fmt: skip
+
+
+def test_within_target_counts_studies_left_waiting_past_due_as_misses() -> None:
+    """A policy that leaves late work unreported must not look better for it."""
+    end = _ms(START) + 10 * 24 * 3600 * MS
+
+    def outcome(uid: str, reported_after_days: float | None) -> Outcome:
+        q = replace(_study(uid, "RXK", 0, 1.0), urgency="urgent")
+        at = (
+            None
+            if reported_after_days is None
+            else q.acquired_ms + int(reported_after_days * 86_400_000)
+        )
+        return Outcome(SimStudy(q, False), reported_ms=at, by="r1", group="radiologist")
+
+    outcomes = {
+        o.study.uid: o
+        for o in [outcome("on-time", 1), outcome("late", 8), outcome("never", None),
+                  outcome("after-the-end", 11)]
+    }  # fmt: skip
+    (row,) = [r for r in urgency_rows(outcomes.values(), end) if r["urgency"] == "urgent"]
+    assert row["reported"] == 2 and row["breaches"] == 3 and row["waiting_at_end"] == 2
+    assert row["within_target_pct"] == 25.0  # one on time of the four due in the period
+    assert summary(outcomes, end)["within_target_pct"] == 25.0
 
 
 def _baseline(order: str) -> BaselinePolicy:
@@ -133,8 +161,14 @@ def test_roster_and_studies_from_csv(tmp_path: Path) -> None:
 
 
 def test_cli_prints_side_by_side_and_writes_png_and_json(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis, capsys: object
+    tmp_path: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    capsys: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the balancer ranks with the product's settings: 6 work units an hour is 10 min each
+    monkeypatch.setenv("WORKLIST_REPORTER_WORK_UNITS_PER_HOUR", "6")
     png, out = tmp_path / "tat.png", tmp_path / "sim.json"
     code = main(
         [
@@ -147,6 +181,7 @@ def test_cli_prints_side_by_side_and_writes_png_and_json(
     text = capsys.readouterr().out  # type: ignore[attr-defined]
     for name in ("balancer", "fifo-site", "quickest", "radiographer share", "outsourced"):
         assert name in text
+    assert "a reading allowance of 10 min per work unit" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     figures = json.loads(out.read_text())
     assert set(figures) == {"balancer", "fifo-site", "quickest"}

@@ -41,6 +41,8 @@ def register(commands: Any) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from worklist.services import weights_from
+    from worklist.settings import Settings
     from worklist.simulation import demand, roster
     from worklist.simulation.engine import Knobs
     from worklist.simulation.plot import write_png
@@ -66,15 +68,22 @@ def _simulate(args: argparse.Namespace) -> int:
     end = start + timedelta(days=args.days)
     prepared = time.perf_counter() - began
     knobs = Knobs(minutes_per_work_unit=args.minutes_per_wu, seed=args.seed)
+    # the balancer ranks with the product's settings (WORKLIST_* variables), as a deployment would
+    weights = weights_from(Settings())
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     with (
         tempfile.TemporaryDirectory(prefix="worklist-sim-") as tmp,
         redis_client(args.redis_url, Path(tmp)) as client,
     ):
-        runs = run_all(studies, team, shifts, knobs, start_ms, end_ms, policies, client)
+        runs = run_all(studies, team, shifts, knobs, start_ms, end_ms, policies, client, weights)
     print(
         f"simulated {args.days:g} day(s) from {start.date()}: {len(studies)} studies, "
         f"{len(team)} reporters, {len(shifts)} rostered shifts; demand built in {prepared:.1f} s"
+    )
+    print(
+        f"balancer ranking: a reading allowance of {weights.reading_ms_per_work_unit / 60_000:g} "
+        "min per work unit (WORKLIST_REPORTER_WORK_UNITS_PER_HOUR); reading takes "
+        f"{args.minutes_per_wu:g} min per work unit on average (--minutes-per-wu)"
     )
     for run in runs:
         print(f"  {run.name:<10} {run.seconds:6.1f} s  ({run.claims} claims)")
