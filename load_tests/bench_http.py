@@ -51,7 +51,9 @@ async def _open_loop(
     trace = aiohttp.TraceConfig()
 
     async def sent(_s: Any, ctx: Any, _p: Any) -> None:
-        send_lags.append(time.perf_counter() - ctx.trace_request_ctx["scheduled"])
+        # only pulls are scheduled; the completions that follow them carry no context
+        if ctx.trace_request_ctx:
+            send_lags.append(time.perf_counter() - ctx.trace_request_ctx["scheduled"])
 
     async def connecting(_s: Any, ctx: Any, _p: Any) -> None:
         ctx.connect_started = time.perf_counter()
