@@ -91,7 +91,8 @@ WAITING_COLUMNS = (
 )
 
 
-#: Every column ``bucket_for`` reads (with the widening stage): rows equal in these share a pool.
+#: Every column ``bucket_for`` reads to decide who may report (with the widening stage): rows
+#: equal in these share a pool. Work units only set a bucket's reading band, never its pool.
 BUCKET_INPUTS = (
     "site",
     "modality",
@@ -101,7 +102,6 @@ BUCKET_INPUTS = (
     "patient_age",
     "subspecialty",
     "requires_subspecialist",
-    "work_units",
 )
 
 
