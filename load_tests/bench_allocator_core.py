@@ -390,7 +390,11 @@ def _redis_size(
         "waiting": alloc.waiting_count(),
         "buckets": client.hlen(k.buckets),
         "non_empty_buckets": client.zcard(k.heads("*")),
-        "max_plan_buckets": max(client.hlen(k.plan(p.reporter_id)) - 2 for p in profiles),
+        # a plan's own fields ('\trg', '\tlists', '\tmb') start with a tab; the rest are buckets
+        "max_plan_buckets": max(
+            sum(1 for f in client.hkeys(k.plan(p.reporter_id)) if f[:1] not in (b"\t", "\t"))
+            for p in profiles
+        ),
         "redis_used_memory": client.info("memory")["used_memory_human"],
     }
     rids = [p.reporter_id for p in profiles]

@@ -84,7 +84,7 @@ _ELIGIBLE = f"""s.status = 'W' AND s.site = ANY(me.sites)
 
 # allocator.ranking.reading_due: the later of the due time and now + the reading allowance
 _READING_DUE = """GREATEST(s.due_ms, %(now)s
-    + floor(floor(s.work_units * 2 + 0.5) * %(reading)s / 2)::bigint)"""
+    + floor(GREATEST(0, floor(s.work_units * 2 + 0.5)) * %(reading)s / 2)::bigint)"""
 _SUB = "CASE WHEN s.subspecialty = ANY(me.subs) THEN %(sb)s ELSE 0 END"
 _HOME = "CASE WHEN s.site = me.home_site THEN %(hb)s ELSE 0 END"
 _DEFER = f"""CASE WHEN me.grp <> 'radiographer' AND s.stage = 0

@@ -15,7 +15,7 @@ local TAB = '\t'
 local BAND = 1e13  -- ms: past any due time until the year 2286
 
 local function band_of(st)
-  return math.floor(st.work_units * 2 + 0.5)
+  return math.max(0, math.floor(st.work_units * 2 + 0.5))
 end
 
 -- A heads-list score as Redis should store it: all digits, whatever Lua's number format.
@@ -93,10 +93,12 @@ end
 local function from_bucket(K, st)
   redis.call('ZREM', K.queue, st.b .. TAB .. st.m)
   local h = nil
-  local base = band_of(st) * BAND
   for _, id in ipairs(lists_of(st)) do
     local heads = K.lists[id]
     local cur = redis.call('ZSCORE', heads, st.b)
+    -- the band as the list has it (a study's stored work units could round differently)
+    local base = band_of(st) * BAND
+    if cur then base = math.floor(tonumber(cur) / BAND) * BAND end
     if not cur or tonumber(cur) >= base + st.due_ms then
       if h == nil then h = bucket_head(K, st.b) or false end
       if h then

@@ -181,3 +181,18 @@ def test_deferral_stops_after_stage_1(alloc: Allocator) -> None:
     alloc.start_session("g", "core", T0)
     alloc.enqueue([study("xr", due_ms=T0 + 2 * HOUR, widening_stage=1)], T0)
     assert _first(alloc, "r") == "xr"
+
+
+def test_bad_negative_work_units_rank_as_none(alloc: Allocator) -> None:
+    """A catalogue error (negative work units) must not corrupt the banded heads lists."""
+    alloc.upsert_reporter(radiologist("r"))
+    alloc.start_session("r", "core", T0)
+    alloc.enqueue([
+        study("negative", work_units=-2.0, due_ms=T0 - HOUR),
+        study("short", work_units=1.0, due_ms=T0 - 2 * HOUR),
+    ], T0)  # fmt: skip
+    c = alloc.claim("r", T0, LEASE)
+    # reading due: now for the negative one (no allowance), now + 5 min for the short one
+    assert c is not None and c.study_id == "negative"
+    assert c.reason["score"]["reading_due"] == T0
+    assert _first(alloc, "r") == "short"

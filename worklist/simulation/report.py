@@ -31,7 +31,8 @@ def _on_time(o: Outcome) -> bool:
 def _within_pct(on_time: int, reported: int, overdue_waiting: int) -> float | None:
     """Reported on time as a share of every study that was reported or fell due in the
     period. Counting reported studies only would reward a policy for leaving its late work
-    unreported (or sending it out): a study still waiting past its due time is a breach."""
+    unreported (or for outsourcing it to a provider that reports after the period ends): a
+    study still waiting past its due time is a breach."""
     base = reported + overdue_waiting
     return round(100 * on_time / base, 1) if base else None
 
