@@ -29,9 +29,9 @@ class RankingWeights:
 
 def reading_half_units(work_units: float) -> int:
     """Work units in whole halves, never below 0 (halves round up, as SQL's
-    ``floor(x * 2 + 0.5)``): the
-    studies of one bucket share a reading allowance, and an odd catalogue value cannot
-    multiply the buckets. The heads lists (``_lib.lua``) keep each band of it apart."""
+    ``floor(x * 2 + 0.5)``): the studies of one bucket share a reading allowance, and an odd
+    catalogue value cannot multiply the buckets. The heads lists (``_lib.lua``) keep each band
+    of it apart."""
     return max(0, math.floor(work_units * 2 + 0.5))
 
 

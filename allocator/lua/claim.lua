@@ -33,7 +33,6 @@ local now, lease_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
 local sub_bonus, home_bonus = tonumber(ARGV[5]), tonumber(ARGV[6])
 local deferral, min_slack, hold_ms = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local reading_ms = tonumber(ARGV[10])
-local max_bonus = sub_bonus + home_bonus
 
 local function bonuses(flags)
   local sb, hb = 0, 0
@@ -102,62 +101,67 @@ end
 -- 2. the best bucket head among the plan's buckets. Each heads list is one run per band of
 -- work units, each in due order (_lib.lua). Within a band no later head can score below
 -- max(due, now + the band's reading time) - the best bonus the reporter has in that band,
--- so once that bound cannot beat the best so far the rest of the band is skipped, and once
--- even a band's reading time minus the largest bonus cannot, the rest of the list.
--- The plan's best bonus per band (commit.lua keeps it with the plan's rows) and in any band;
--- a band the plan has no bucket in is skipped whole. A plan written before the bands has no
--- such map: assume the most everywhere.
-local band_bonus, plan_bonus, banded = {}, 0, false
+-- so once that bound cannot beat the best so far the walk jumps to the plan's next band, and
+-- once even a band's reading time minus the plan's best bonus cannot, leaves the list.
+-- commit.lua keeps the best bonus per band with the plan's rows ('\tmb'): a plan without it
+-- has no buckets, and bands it does not name are never walked.
+local band_bonus, bands, plan_bonus = {}, {}, 0
 for band, digits in string.gmatch(redis.call('HGET', K.plan, '\tmb') or '', '(%d+)=(%d%d)') do
   local sb, hb = bonuses(digits)
-  band_bonus[tonumber(band)] = sb + hb
+  band = tonumber(band)
+  band_bonus[band] = sb + hb
+  bands[#bands + 1] = band
   if sb + hb > plan_bonus then plan_bonus = sb + hb end
-  banded = true
 end
-if not banded then plan_bonus = max_bonus end
+table.sort(bands)
+local function plan_band_after(band)
+  for _, b in ipairs(bands) do
+    if b > band then return b end
+  end
+  return nil
+end
 
 local best_b, best_tail, best_eff, best_due, best_rdue, best_sb, best_hb, best_def
 local compared, scanned = 0, 0
 for _, heads_key in ipairs(my_lists) do
+  local start = bands[1]
   -- most walks stop within a few heads: fetch 4, then 8, 16, ... at a time
-  local from, offset, chunk = '-inf', 0, 4
+  local offset, chunk = 0, 4
   local band, allowance, bound_bonus = -1, 0, 0
-  local list_done = false
-  while not list_done do
-    local heads = redis.call('ZRANGEBYSCORE', heads_key, from, '+inf', 'WITHSCORES', 'LIMIT', offset, chunk)
+  while start do
+    local heads = redis.call('ZRANGEBYSCORE', heads_key, score_arg(start * BAND), '+inf',
+      'WITHSCORES', 'LIMIT', offset, chunk)
     if #heads == 0 then break end
     local bids = {}
     for j = 1, #heads, 2 do bids[#bids + 1] = heads[j] end
     local flags = redis.call('HMGET', K.plan, unpack(bids))
-    local next_band = nil
+    local jump = false
     for j = 1, #bids do
       local b, score = bids[j], tonumber(heads[2 * j])
       local hband = math.floor(score / BAND)
       local due = score - hband * BAND
       if hband ~= band then
-        band, allowance = hband, math.floor(hband * reading_ms / 2)
-        if best_b and now + allowance - plan_bonus > best_eff then list_done = true; break end
-        bound_bonus = band_bonus[band]
-        if not banded then bound_bonus = max_bonus end
+        band, allowance, bound_bonus = hband, math.floor(hband * reading_ms / 2), band_bonus[hband]
+        if best_b and now + allowance - plan_bonus > best_eff then start = nil; break end
       end
-      if not bound_bonus then next_band = band + 1; break end
-      local lower = math.max(due, now + allowance) - bound_bonus
-      if best_b and (lower > best_eff or (lower == best_eff and due > best_due)) then
-        next_band = band + 1; break
+      local rdue = math.max(due, now + allowance)
+      if not bound_bonus or (best_b and (rdue - bound_bonus > best_eff
+          or (rdue - bound_bonus == best_eff and due > best_due))) then
+        start, jump = plan_band_after(band), true
+        break
       end
       scanned = scanned + 1
       local f = flags[j]
       if f then
         compared = compared + 1
         local sb, hb = bonuses(f)
-        local rdue = math.max(due, now + allowance)
-        local eff = rdue - sb - hb
+        local def = 0
         -- the deferral only moves a head back: look it up only if the head could still win
         if string.sub(f, 3, 3) == '1' and due - now >= min_slack
-            and (not best_b or eff <= best_eff) then
-          if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then eff = eff + deferral end
+            and (not best_b or rdue - sb - hb <= best_eff) then
+          if tonumber(redis.call('HGET', K.rgcount, b) or '0') > 0 then def = deferral end
         end
-        local def = eff - (rdue - sb - hb)
+        local eff = rdue - sb - hb + def
         -- ties go to the earlier due time (within a bucket the head has it, and overdue
         -- heads of one band tie on effective score), then the older acquisition, then the
         -- lower id: the head member's tail '<acquired13>\t<study>', fetched only when needed
@@ -173,8 +177,8 @@ for _, heads_key in ipairs(my_lists) do
         end
       end
     end
-    if next_band then
-      from, offset, chunk = score_arg(next_band * BAND), 0, 4
+    if jump then
+      offset, chunk = 0, 4
     else
       offset = offset + chunk
       if chunk < 64 then chunk = chunk * 2 end

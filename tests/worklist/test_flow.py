@@ -103,6 +103,30 @@ def test_most_urgent_first_and_release_returns_the_case(client: TestClient) -> N
     assert events[2]["detail"]["reason"] == "needs prior imaging"
 
 
+def test_under_overload_a_study_that_can_still_make_its_target_comes_first(
+    client: TestClient,
+) -> None:
+    """Ranking by reading due, through HTTP: a CT chest an hour past due (4 work units, 20 min
+    to read) waits behind a chest X-ray due in 10 minutes (1 work unit) that can still be
+    reported in time; plain earliest-due-first would hand out the CT."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[
+        study("13.1", modality="CT", description="CT Chest", patient_source="ed",
+              urgency="urgent", acquired_at=(NOW - timedelta(hours=2)).isoformat()),
+        study("13.2", patient_source="ed", urgency="urgent",
+              acquired_at=(NOW - timedelta(minutes=50)).isoformat()),
+    ]).raise_for_status()  # fmt: skip
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    first = client.post("/api/v1/worklist/next", headers=me).json()
+    assert first["study"]["study_uid"] == "13.2"
+    assert first["reason"]["score"]["reading_due"] == first["reason"]["score"]["due"]
+    second = client.post("/api/v1/worklist/next", headers=me).json()
+    assert second["study"]["study_uid"] == "13.1" and second["study"]["work_units"] == 4
+    score = second["reason"]["score"]
+    assert score["reading_due"] - score["due"] >= 60 * 60_000  # ranked by when it would finish
+
+
 def test_lease_expiry_returns_the_case_and_completion_answers_409(client: TestClient) -> None:
     setup_network(client)
     me = reporter(client, "r1")
