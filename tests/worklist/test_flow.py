@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -107,15 +107,16 @@ def test_under_overload_a_study_that_can_still_make_its_target_comes_first(
     client: TestClient,
 ) -> None:
     """Ranking by reading due, through HTTP: a CT chest an hour past due (4 work units, 20 min
-    to read) waits behind a chest X-ray due in 10 minutes (1 work unit) that can still be
+    to read) waits behind a chest X-ray due in 15 minutes (1 work unit) that can still be
     reported in time; plain earliest-due-first would hand out the CT."""
     setup_network(client)
     me = reporter(client, "r1")
+    now = datetime.now(UTC)  # not the module's NOW: this test's margins are minutes, not hours
     client.post("/api/v1/studies", json=[
         study("13.1", modality="CT", description="CT Chest", patient_source="ed",
-              urgency="urgent", acquired_at=(NOW - timedelta(hours=2)).isoformat()),
+              urgency="urgent", acquired_at=(now - timedelta(hours=2)).isoformat()),
         study("13.2", patient_source="ed", urgency="urgent",
-              acquired_at=(NOW - timedelta(minutes=50)).isoformat()),
+              acquired_at=(now - timedelta(minutes=45)).isoformat()),
     ]).raise_for_status()  # fmt: skip
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     first = client.post("/api/v1/worklist/next", headers=me).json()
