@@ -157,8 +157,15 @@ def profile_entry_ids(profile: ReporterProfile) -> frozenset[str]:
     return frozenset(entry_id(e) for e in profile.scope)
 
 
+def pool_signature(meta: BucketMeta) -> tuple[str, frozenset[str], str | None]:
+    """What ``may_report_bucket`` reads of a bucket: buckets equal in it are open to the same
+    reporters (a bucket's reading band and deferral stage never change who may report it)."""
+    return meta.site, meta.entries, meta.subspecialty if meta.hard_required else None
+
+
 def may_report_bucket(profile: ReporterProfile, meta: BucketMeta) -> bool:
-    """Hard eligibility of a reporter for every study of a bucket."""
+    """Hard eligibility of a reporter for every study of a bucket (``pool_signature`` lists
+    what it reads)."""
     if meta.site not in profile.sites:
         return False
     if meta.hard_required and meta.subspecialty not in profile.subspecialties:

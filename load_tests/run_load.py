@@ -31,12 +31,14 @@ from connectors.simulator import generate_studies
 from load_tests import thresholds as t
 from load_tests.bench_http import audit
 from load_tests.cpu import machine_busy_seconds, snapshot
+from load_tests.disk import FsyncProbe, summary_line
 from load_tests.harness import ADMIN, Running, fresh_postgres
 from load_tests.private_redis import PrivateRedis
 from load_tests.profile_summary import summarise
 from load_tests.scenarios import timeline
 from worklist.demo import seed
 from worklist.embedded import free_port
+from worklist.serving import SWEEPER_NICENESS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -249,9 +251,19 @@ def _local_postgres() -> str | None:
         return None
 
 
+def _niceness(pid: int) -> int | None:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, pid)
+    except OSError:  # gone
+        return None
+
+
 def cpu_groups(service_pid: int, locust_pid: int, redis_pid: int) -> dict[str, Any]:
-    """Who uses the CPU: the service's workers, Locust, Redis, PostgreSQL (shared server)."""
+    """Who uses the CPU: the sweeper, the API workers, Locust, Redis, PostgreSQL (shared)."""
     return {
+        "service's sweeper (niced)": lambda _n, pid, pgrp: (
+            pgrp == service_pid and _niceness(pid) == SWEEPER_NICENESS
+        ),
         "service (API workers)": lambda _n, _p, pgrp: pgrp == service_pid,
         "locust (load generator)": lambda _n, pid, _g: pid == locust_pid,
         "redis-server (private)": lambda _n, pid, _g: pid == redis_pid,
@@ -322,9 +334,10 @@ def main() -> int:
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
             cpu_before, busy_before, began = snapshot(groups), machine_busy_seconds(), time.time()
             last = cpu_before
-            while locust.poll() is None:  # sample while Locust lives: its CPU goes with it
-                last = snapshot(groups)
-                time.sleep(1.0)
+            with FsyncProbe(tmp) as disk:
+                while locust.poll() is None:  # sample while Locust lives: its CPU goes with it
+                    last = snapshot(groups)
+                    time.sleep(1.0)
             cpu = {k: v - cpu_before[k] for k, v in last.items()}
             wall = time.time() - began
             cpu["whole machine (all users)"] = machine_busy_seconds() - busy_before
@@ -352,6 +365,7 @@ def main() -> int:
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")
     print(f"audit: {checked}")
     print(worst_seconds_line(pulls_by_second))
+    print(summary_line(disk.summary()))
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
         print(f"  {name:<34} {seconds:7.1f} s  ({seconds / wall:4.0%} of one core)")
@@ -373,6 +387,7 @@ def main() -> int:
                     "soft": soft,
                     "server_next_p99_ms": p99_server,
                     "pulls_by_second": pulls_by_second,
+                    "disk_fsync": disk.summary(),
                 }
             )
         )

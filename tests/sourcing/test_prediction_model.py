@@ -6,9 +6,15 @@ from dataclasses import fields, replace
 
 import pytest
 
-from allocator.eligibility import bucket_for, entry_id
+from allocator.eligibility import (
+    BucketMeta,
+    bucket_for,
+    entry_id,
+    may_report_bucket,
+    pool_signature,
+)
 from allocator.types import QueuedStudy
-from tests.allocator.factories import CHEST_XR, entry, study
+from tests.allocator.factories import CHEST_XR, entry, radiographer, radiologist, study
 from worklist.predictions.compute import BUCKET_INPUTS
 from worklist.predictions.model import Predicted, Reporter, Waiting, predict
 
@@ -142,3 +148,37 @@ def test_the_pool_cache_key_holds_every_input_of_the_bucket() -> None:
         if bucket_for(replace(base, **{n: moved[n]}), 0, entries) != reference
     }
     assert differs == set(BUCKET_INPUTS)
+
+
+def test_buckets_equal_in_pool_signature_are_open_to_the_same_reporters() -> None:
+    """The prediction pass checks the reporters once per ``pool_signature``: changing a
+    bucket field outside it never changes who may report, and each field inside it can."""
+    entries = {entry_id(e): e for e in (CHEST_XR, entry(modalities=["CT"]))}
+    team = [
+        radiologist("r1", sites=("A",), subspecialties=["chest"]),
+        radiologist("r2", sites=("A", "B")),
+        radiographer("g1", [CHEST_XR], sites=("A", "B")),
+        radiographer("g2", [entry(modalities=["CT"])], sites=("B",)),
+        radiographer("g3", [CHEST_XR], sites=("A",), subspecialties=["chest"]),
+    ]
+    base = bucket_for(study("1.1", subspecialty="chest", requires_subspecialist=True), 0, entries)
+
+    def pool(meta: BucketMeta) -> set[str]:
+        return {p.reporter_id for p in team if may_report_bucket(p, meta)}
+
+    variants = {
+        "site": replace(base, site="B"),
+        "entries": replace(base, entries=frozenset({entry_id(entry(modalities=["CT"]))})),
+        "subspecialty": replace(base, subspecialty="neuro"),
+        "hard_required": replace(base, hard_required=False),
+        "stage0": replace(base, stage0=False),
+        "reading_half_units": replace(base, reading_half_units=9),
+    }
+    assert set(variants) == {f.name for f in fields(BucketMeta)}
+    for name, other in variants.items():
+        same_signature = pool_signature(other) == pool_signature(base)
+        assert same_signature == (name in {"stage0", "reading_half_units"}), name
+        if same_signature:
+            assert pool(other) == pool(base), name
+        else:
+            assert pool(other) != pool(base), name

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from allocator.engine import Allocator
 from tests.worklist.helpers import NOW, put_reporter, reporter, services_of, setup_network, study
@@ -363,3 +363,77 @@ def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
     assert len(claimed) == 1
     assert claimed[0]["detail"]["assignment"] == got.json()["assignment_id"]
     assert claimed[0]["detail"]["rule"] == got.json()["reason"]["rule"]
+
+
+def _statements_of(client: TestClient, call: Any) -> tuple[Any, list[str]]:
+    """Run ``call()`` and return its answer with the first word of each statement the hot
+    path's connection sent."""
+    engine = services_of(client).loop_engine
+    sent: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return call(), sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestClient) -> None:
+    """As for a claim: on PostgreSQL the assignment lookup and one statement that closes the
+    assignment, writes the study and audits it; on SQLite those three writes in one
+    transaction. A completion sampled for review (written with the report, in one
+    transaction) takes the several-statement path on both."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("20.1"), study("20.2"), study("20.3")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    pg = services_of(client).loop_engine.dialect.name == "postgresql"
+    services = services_of(client)
+    services.settings = services.settings.model_copy(update={"review_share_all": 0.0})
+
+    first = client.post("/api/v1/worklist/next", headers=me).json()
+    done, sent = _statements_of(
+        client,
+        lambda: client.post(f"/api/v1/assignments/{first['assignment_id']}/complete", headers=me),
+    )
+    assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
+    assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
+    uid = first["study"]["study_uid"]
+    reported = client.get(f"/api/v1/studies/{uid}").json()
+    assert reported["status"] == "reported" and reported["reported_by"] == "r1"
+    assert [e["kind"] for e in reported["events"]] == ["ingested", "claimed", "reported"]
+    assert reported["events"][-1]["detail"]["assignment"] == first["assignment_id"]
+    with services.engine.connect() as conn:
+        outcome = conn.execute(
+            text("SELECT outcome FROM assignment WHERE id = :a"), {"a": first["assignment_id"]}
+        ).scalar()
+    assert outcome == "completed"
+
+    second = client.post("/api/v1/worklist/next", headers=me).json()
+    back, sent = _statements_of(
+        client,
+        lambda: client.post(
+            f"/api/v1/assignments/{second['assignment_id']}/release",
+            json={"reason": "needs prior imaging"},
+            headers=me,
+        ),
+    )
+    assert back.status_code == 200 and back.json()["study"]["status"] == "unreported"
+    assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
+    released = client.get(f"/api/v1/studies/{second['study']['study_uid']}").json()
+    assert released["events"][-1]["kind"] == "released"
+    assert released["events"][-1]["detail"]["reason"] == "needs prior imaging"
+
+    services.settings = services.settings.model_copy(update={"review_share_all": 1.0})
+    third = client.post("/api/v1/worklist/next", headers=me).json()
+    sampled, sent = _statements_of(
+        client,
+        lambda: client.post(f"/api/v1/assignments/{third['assignment_id']}/complete", headers=me),
+    )
+    assert sampled.status_code == 200 and sampled.json()["study"]["status"] == "reported"
+    assert len(sent) > 2 and "INSERT" in sent  # the report, its review task and both events
+    events = client.get(f"/api/v1/studies/{third['study']['study_uid']}").json()["events"]
+    assert [e["kind"] for e in events][-2:] == ["reported", "review-sampled"]

@@ -17,7 +17,7 @@ from allocator.engine import Allocator, NotOnDuty
 from allocator.types import SessionKind
 from worklist.models import Reporter, ReporterSession
 from worklist.reporting import statements as sql
-from worklist.reviews.sampling import maybe_sample
+from worklist.reviews.sampling import maybe_sample, will_sample
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
 
@@ -214,8 +214,16 @@ def _finish(
     outcome: Literal["completed", "released"],
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """Complete or release: Redis first (is the lease still ours?), then one SQL transaction."""
+    """Complete or release: Redis first (is the lease still ours?), then one SQL transaction.
+
+    On PostgreSQL the usual case (the lease was ours, no review sampled) is two autocommitted
+    statements, the lookup and ``statements.REPORT_IN_ONE`` / ``RELEASE_IN_ONE``, instead of
+    six round trips; the rest runs as a transaction of several statements, as on SQLite.
+    """
     with services.loop_engine.connect() as conn:
+        one_statement = conn.dialect.name == "postgresql"
+        if one_statement:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         row = _open_assignment(conn, reporter_id, assignment_id)
         now = utcnow()
         allocator = services.allocator(row.network)
@@ -236,6 +244,28 @@ def _finish(
         else:
             outcome_sql, kind, change = "released", "released", sql.STUDY_WAITING
             detail = {"assignment": assignment_id, "reason": reason}
+        sampled = outcome_sql == "completed" and will_sample(
+            services.settings, services.patient_secret, row.study_uid, str(row.reporter_group)
+        )
+        if one_statement and outcome_sql != "expired" and not sampled:
+            written = conn.execute(
+                sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
+                {
+                    "p_assignment": assignment_id,
+                    "p_outcome": outcome_sql,
+                    "p_now": now,
+                    "p_reason": reason,
+                    "p_id": row.id,
+                    "p_reporter": reporter_id,
+                    "p_kind": kind,
+                    "p_detail": detail,
+                },
+            ).one()
+            # plain str keys: a CTE's labels are str subclasses, which orjson refuses
+            return {str(k): v for k, v in written._mapping.items()}
+        if one_statement:  # several statements from here: back to a real transaction
+            conn.commit()
+            conn.execution_options(isolation_level=conn.default_isolation_level)
         conn.execute(
             sql.END_ASSIGNMENT,
             {

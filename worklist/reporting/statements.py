@@ -169,3 +169,34 @@ _CLAIM_EVENT = (
 #: (params: p_uid, p_reporter, p_sourcing, p_now, p_assignment, p_session, p_via, p_lease,
 #: p_reason, p_detail)
 CLAIM_IN_ONE: Select[Any] = select(_CLAIMED).add_cte(_CLAIM_ASSIGNMENT).add_cte(_CLAIM_EVENT)
+
+
+def _finish_in_one(change: Update) -> Select[Any]:
+    """PostgreSQL: close the assignment, write the study's new state and audit it in ONE
+    statement, as ``CLAIM_IN_ONE`` does for a claim (params: those of ``change``, of
+    ``END_ASSIGNMENT``, and p_kind, p_reporter, p_detail for the event). Returns the study as
+    written."""
+    changed = change.cte("changed")
+    ended = END_ASSIGNMENT.returning(ASSIGNMENT.c.id).cte("ended")
+    audited = (
+        EVENT.insert()
+        .from_select(
+            ["study_id", "at", "kind", "actor", "detail"],
+            select(
+                changed.c.id,
+                _param("p_now", EVENT.c.at.type),
+                _param("p_kind", String),
+                _param("p_reporter", String),
+                _param("p_detail", JSON),
+            ),
+        )
+        .returning(EVENT.c.id)
+        .cte("audited")
+    )
+    return select(changed).add_cte(ended).add_cte(audited)
+
+
+#: PostgreSQL, a completion that is not sampled for review: one statement, autocommitted.
+REPORT_IN_ONE: Select[Any] = _finish_in_one(STUDY_REPORTED)
+#: PostgreSQL, a hand-back: one statement, autocommitted.
+RELEASE_IN_ONE: Select[Any] = _finish_in_one(STUDY_WAITING)

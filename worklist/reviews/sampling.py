@@ -36,6 +36,11 @@ def rule_for(settings: Settings, group: str, u: float) -> str | None:
     return None
 
 
+def will_sample(settings: Settings, secret: bytes, study_uid: str, group: str) -> bool:
+    """Whether ``maybe_sample`` would create a review task for this report."""
+    return rule_for(settings, group, draw(secret, study_uid)) is not None
+
+
 def maybe_sample(
     conn: Connection,
     settings: Settings,
