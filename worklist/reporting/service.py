@@ -248,7 +248,7 @@ def _finish(
             services.settings, services.patient_secret, row.study_uid, str(row.reporter_group)
         )
         if one_statement and outcome_sql != "expired" and not sampled:
-            written = conn.execute(
+            finished = conn.execute(
                 sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
                 {
                     "p_assignment": assignment_id,
@@ -262,7 +262,7 @@ def _finish(
                 },
             ).one()
             # plain str keys: a CTE's labels are str subclasses, which orjson refuses
-            return {str(k): v for k, v in written._mapping.items()}
+            return {str(k): v for k, v in finished._mapping.items()}
         if one_statement:  # several statements from here: back to a real transaction
             conn.commit()
             conn.execution_options(isolation_level=conn.default_isolation_level)
