@@ -342,16 +342,9 @@ def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
     client.post("/api/v1/studies", json=[study("19.1")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     engine = services_of(client).loop_engine
-    statements: list[str] = []
-
-    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        got = client.post("/api/v1/worklist/next", headers=me)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    got, statements = _statements_of(
+        client, lambda: client.post("/api/v1/worklist/next", headers=me)
+    )
     assert got.status_code == 200, got.text
     if engine.dialect.name == "postgresql":
         assert statements == ["SELECT", "WITH"]
@@ -394,11 +387,15 @@ def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestC
     services = services_of(client)
     services.settings = services.settings.model_copy(update={"review_share_all": 0.0})
 
-    first = client.post("/api/v1/worklist/next", headers=me).json()
-    done, sent = _statements_of(
-        client,
-        lambda: client.post(f"/api/v1/assignments/{first['assignment_id']}/complete", headers=me),
-    )
+    def pull_and_complete() -> tuple[dict[str, Any], Any, list[str]]:
+        got = client.post("/api/v1/worklist/next", headers=me).json()
+        done, sent = _statements_of(
+            client,
+            lambda: client.post(f"/api/v1/assignments/{got['assignment_id']}/complete", headers=me),
+        )
+        return got, done, sent
+
+    first, done, sent = pull_and_complete()
     assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
     assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
     uid = first["study"]["study_uid"]
@@ -428,11 +425,7 @@ def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestC
     assert released["events"][-1]["detail"]["reason"] == "needs prior imaging"
 
     services.settings = services.settings.model_copy(update={"review_share_all": 1.0})
-    third = client.post("/api/v1/worklist/next", headers=me).json()
-    sampled, sent = _statements_of(
-        client,
-        lambda: client.post(f"/api/v1/assignments/{third['assignment_id']}/complete", headers=me),
-    )
+    third, sampled, sent = pull_and_complete()
     assert sampled.status_code == 200 and sampled.json()["study"]["status"] == "reported"
     assert len(sent) > 2 and "INSERT" in sent  # the report, its review task and both events
     events = client.get(f"/api/v1/studies/{third['study']['study_uid']}").json()["events"]

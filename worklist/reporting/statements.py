@@ -147,21 +147,29 @@ _CLAIM_ASSIGNMENT = (
     .returning(ASSIGNMENT.c.id)
     .cte("assigned")
 )
-_CLAIM_EVENT = (
-    EVENT.insert()
-    .from_select(
-        ["study_id", "at", "kind", "actor", "detail"],
-        select(
-            _CLAIMED.c.id,
-            _param("p_now", EVENT.c.at.type),
-            literal("claimed"),
-            _param("p_reporter", String),
-            _param("p_detail", JSON),
-        ),
+
+
+def _audit(study: Any, kind: Any) -> Any:
+    """A CTE auditing the study a data-modifying CTE returned: ``kind`` at p_now by
+    p_reporter, with p_detail."""
+    return (
+        EVENT.insert()
+        .from_select(
+            ["study_id", "at", "kind", "actor", "detail"],
+            select(
+                study.c.id,
+                _param("p_now", EVENT.c.at.type),
+                kind,
+                _param("p_reporter", String),
+                _param("p_detail", JSON),
+            ),
+        )
+        .returning(EVENT.c.id)
+        .cte("audited")
     )
-    .returning(EVENT.c.id)
-    .cte("audited")
-)
+
+
+_CLAIM_EVENT = _audit(_CLAIMED, literal("claimed"))
 
 #: PostgreSQL: take the study, write the assignment and audit it in ONE statement (one round
 #: trip, its own transaction under autocommit); no row back means the study was not waiting.
@@ -178,22 +186,7 @@ def _finish_in_one(change: Update) -> Select[Any]:
     written."""
     changed = change.cte("changed")
     ended = END_ASSIGNMENT.returning(ASSIGNMENT.c.id).cte("ended")
-    audited = (
-        EVENT.insert()
-        .from_select(
-            ["study_id", "at", "kind", "actor", "detail"],
-            select(
-                changed.c.id,
-                _param("p_now", EVENT.c.at.type),
-                _param("p_kind", String),
-                _param("p_reporter", String),
-                _param("p_detail", JSON),
-            ),
-        )
-        .returning(EVENT.c.id)
-        .cte("audited")
-    )
-    return select(changed).add_cte(ended).add_cte(audited)
+    return select(changed).add_cte(ended).add_cte(_audit(changed, _param("p_kind", String)))
 
 
 #: PostgreSQL, a completion that is not sampled for review: one statement, autocommitted.
