@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from allocator.eligibility import entry_from_json, entry_to_json
+from allocator.eligibility import DECODED_CACHE, entry_from_json, entry_to_json
 from allocator.ranking import held_suffix, queue_suffix
 from allocator.types import HOT_URGENCIES, QueuedStudy, ReporterProfile
 
@@ -28,7 +29,9 @@ def profile_to_json(p: ReporterProfile) -> str:
     )
 
 
+@lru_cache(maxsize=DECODED_CACHE)
 def profile_from_json(text: str) -> ReporterProfile:
+    """Cached by its text, like the other structure decoders (``eligibility.DECODED_CACHE``)."""
     d = json.loads(text)
     return ReporterProfile(
         reporter_id=d["id"],

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 class EmbeddedRedis:
@@ -26,7 +28,13 @@ class EmbeddedRedis:
         return f"unix://{self.socket_path}"
 
     def close(self) -> None:
-        self._server.shutdown()
+        """Stop the server. SHUTDOWN closes the socket under the client; redis-py's default
+        retries would then reconnect with backoff for seconds, so this client has none."""
+        quick = redis.Redis(unix_socket_path=self.socket_path, retry=Retry(NoBackoff(), 0))
+        try:
+            quick.shutdown()
+        finally:
+            quick.close()
 
 
 def connect(url: str) -> redis.Redis:

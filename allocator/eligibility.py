@@ -30,6 +30,13 @@ def entry_to_json(entry: ScopeEntry) -> str:
     )
 
 
+#: Decoders below are cached by their text: a snapshot of a network's structure is decoded
+#: on every structural change (hundreds of profiles and buckets, nearly all unchanged), and
+#: what they return is immutable, so equal texts can share one object.
+DECODED_CACHE = 65536
+
+
+@lru_cache(maxsize=DECODED_CACHE)
 def entry_from_json(text: str) -> ScopeEntry:
     d = json.loads(text)
     return ScopeEntry(
@@ -124,10 +131,15 @@ class BucketMeta:
 
     @staticmethod
     def from_json(text: str) -> BucketMeta:
-        d = json.loads(text)
-        return BucketMeta(
-            d["site"], frozenset(d["entries"]), d["sub"], d["req"], d["s0"], d.get("wu2", 0)
-        )
+        return _bucket_from_json(text)
+
+
+@lru_cache(maxsize=DECODED_CACHE)
+def _bucket_from_json(text: str) -> BucketMeta:
+    d = json.loads(text)
+    return BucketMeta(
+        d["site"], frozenset(d["entries"]), d["sub"], d["req"], d["s0"], d.get("wu2", 0)
+    )
 
 
 def bucket_for(study: QueuedStudy, stage: int, entries: Mapping[str, ScopeEntry]) -> BucketMeta:
