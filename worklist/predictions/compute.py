@@ -134,8 +134,8 @@ def compute_network(
     def pool(row: Mapping[Any, Any]) -> frozenset[str]:
         # Rows equal in their bucket inputs share a pool, but those inputs include the
         # patient's age, so a backlog has nearly as many of them as rows (10,182 among 10,990
-        # in `make load`); the reporters are checked once per pool signature instead (a few
-        # hundred), which is what costs.
+        # in `make load`); checking every reporter is what costs, so that is done once per
+        # pool signature, of which there are far fewer.
         key = (*(row[c] for c in BUCKET_INPUTS), row["widening_stage"] or 0)
         found = pool_of_inputs.get(key)
         if found is None:
