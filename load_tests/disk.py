@@ -26,6 +26,7 @@ class FsyncProbe:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fsync-probe", daemon=True)
         self.samples_ms: list[tuple[float, float]] = []  # (seconds since start, fsync ms)
+        self._started = 0.0
 
     def __enter__(self) -> FsyncProbe:
         self._started = time.monotonic()

@@ -365,7 +365,8 @@ def main() -> int:
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")
     print(f"audit: {checked}")
     print(worst_seconds_line(pulls_by_second))
-    print(summary_line(disk.summary()))
+    disk_fsync = disk.summary()
+    print(summary_line(disk_fsync))
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
         print(f"  {name:<34} {seconds:7.1f} s  ({seconds / wall:4.0%} of one core)")
@@ -387,7 +388,7 @@ def main() -> int:
                     "soft": soft,
                     "server_next_p99_ms": p99_server,
                     "pulls_by_second": pulls_by_second,
-                    "disk_fsync": disk.summary(),
+                    "disk_fsync": disk_fsync,
                 }
             )
         )

@@ -183,29 +183,38 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
+def _start_demo(
+    env: dict[str, str], cwd: Path, port: int, reporters: int, until: str
+) -> tuple[subprocess.Popen[str], str]:
+    """`worklist demo` in its own session, read up to the first printed line holding
+    ``until``; returns the process and that line (killing the demo if it never comes)."""
+    demo = subprocess.Popen(
+        [*WORKLIST, "demo", "--port", str(port), "--reporters", str(reporters)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    assert demo.stdout is not None
+    for line in demo.stdout:
+        if until in line:
+            return demo, line
+    os.killpg(demo.pid, signal.SIGKILL)
+    demo.wait(timeout=10)
+    raise AssertionError(f"the demo ended without printing {until!r}")
+
+
 def test_demo_serves_the_seeded_network_and_its_simulated_reporters_work(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     """What `make demo` runs: the printed admin token lists the 12 sites, and within a few
     seconds simulated reporters have pulled and completed cases through the API."""
     port = free_port()
-    demo = subprocess.Popen(
-        [*WORKLIST, "demo", "--port", str(port), "--reporters", "4"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    demo, line = _start_demo(env, tmp_path, port, 4, until="Admin token:")
     try:
-        assert demo.stdout is not None
-        token = ""
-        for line in demo.stdout:
-            if line.strip().startswith("Admin token:"):
-                token = line.split()[-1]
-                break
-        assert token, "the demo printed no admin token"
+        token = line.split()[-1]
         base, admin = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
         assert len(httpx.get(f"{base}/api/v1/sites", headers=admin).json()) == 12
         assert len(httpx.get(f"{base}/api/v1/reporters", headers=admin).json()) == 62
@@ -226,20 +235,8 @@ def test_the_demo_on_its_defaults_stops_on_sigterm_and_leaves_no_process(tmp_pat
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKLIST_")}
     env["WORKLIST_DATA_DIR"] = str(tmp_path / "data")
-    demo = subprocess.Popen(
-        [*WORKLIST, "demo", "--port", str(port), "--reporters", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    demo, _ = _start_demo(env, tmp_path, port, 2, until="Ctrl-C stops it")
     try:
-        assert demo.stdout is not None
-        for line in demo.stdout:
-            if "Ctrl-C stops it" in line:
-                break
         assert _redis_servers_in(tmp_path / "data"), "the embedded redis-server is not running"
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=30) == 0

@@ -331,6 +331,22 @@ def test_pulls_do_not_wait_for_the_shared_pool(client: TestClient) -> None:
             conn.close()
 
 
+def _statements_of(client: TestClient, call: Any) -> tuple[Any, list[str]]:
+    """Run ``call()`` and return its answer with the first word of each statement the hot
+    path's connection sent."""
+    engine = services_of(client).loop_engine
+    sent: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return call(), sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
     client: TestClient,
 ) -> None:
@@ -356,22 +372,6 @@ def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
     assert len(claimed) == 1
     assert claimed[0]["detail"]["assignment"] == got.json()["assignment_id"]
     assert claimed[0]["detail"]["rule"] == got.json()["reason"]["rule"]
-
-
-def _statements_of(client: TestClient, call: Any) -> tuple[Any, list[str]]:
-    """Run ``call()`` and return its answer with the first word of each statement the hot
-    path's connection sent."""
-    engine = services_of(client).loop_engine
-    sent: list[str] = []
-
-    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        sent.append(statement.split(None, 1)[0].upper())
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        return call(), sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestClient) -> None:

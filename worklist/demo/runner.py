@@ -104,8 +104,8 @@ def _start_team(
 
 def run_demo(host: str, port: int, rate: float, reporters: int) -> int:
     """Serve the demo network until Ctrl-C or SIGTERM, printing where to look and the tokens
-    to use. Either signal stops it cleanly: the embedded redis-server is a child process,
-    and SIGTERM's default action would leave it running."""
+    to use. Either signal stops it cleanly: the embedded redis-server runs daemonized, and
+    SIGTERM's default action would end this process and leave that server running."""
     admin_token = "wl_demo_admin_" + secrets.token_urlsafe(12)
     settings = Settings(admin_token=SecretStr(admin_token))
     stop = stop_event()

@@ -17,7 +17,7 @@ from allocator.engine import Allocator, NotOnDuty
 from allocator.types import SessionKind
 from worklist.models import Reporter, ReporterSession
 from worklist.reporting import statements as sql
-from worklist.reviews.sampling import maybe_sample, will_sample
+from worklist.reviews.sampling import record_sample, sampling_rule
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
 
@@ -244,10 +244,14 @@ def _finish(
         else:
             outcome_sql, kind, change = "released", "released", sql.STUDY_WAITING
             detail = {"assignment": assignment_id, "reason": reason}
-        sampled = outcome_sql == "completed" and will_sample(
-            services.settings, services.patient_secret, row.study_uid, str(row.reporter_group)
+        rule = (
+            sampling_rule(
+                services.settings, services.patient_secret, row.study_uid, str(row.reporter_group)
+            )
+            if outcome_sql == "completed"
+            else None
         )
-        if one_statement and outcome_sql != "expired" and not sampled:
+        if one_statement and outcome_sql != "expired" and rule is None:
             finished = conn.execute(
                 sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
                 {
@@ -291,16 +295,8 @@ def _finish(
                     "detail": detail,
                 },
             )
-        if outcome_sql == "completed":
-            maybe_sample(
-                conn,
-                services.settings,
-                services.patient_secret,
-                row,
-                reporter_id,
-                now,
-                group=row.reporter_group,
-            )
+        if rule is not None:
+            record_sample(conn, rule, row, reporter_id, now, group=str(row.reporter_group))
         conn.commit()
     if outcome_sql == "expired":
         if change is not None:

@@ -36,26 +36,17 @@ def rule_for(settings: Settings, group: str, u: float) -> str | None:
     return None
 
 
-def will_sample(settings: Settings, secret: bytes, study_uid: str, group: str) -> bool:
-    """Whether ``maybe_sample`` would create a review task for this report."""
-    return rule_for(settings, group, draw(secret, study_uid)) is not None
+def sampling_rule(settings: Settings, secret: bytes, study_uid: str, group: str) -> str | None:
+    """The rule that samples this study's report for review, or None; fixed per study."""
+    return rule_for(settings, group, draw(secret, study_uid))
 
 
-def maybe_sample(
-    conn: Connection,
-    settings: Settings,
-    secret: bytes,
-    study: Any,
-    author_id: str,
-    now: datetime,
-    group: str,
-) -> int | None:
-    """Create the review task for a just-completed report if it is sampled (in the caller's
-    transaction); returns its id. ``group`` is the author's staff group."""
-    u = draw(secret, study.study_uid)
-    rule = rule_for(settings, str(group), u)
-    if rule is None:
-        return None
+def record_sample(
+    conn: Connection, rule: str, study: Any, author_id: str, now: datetime, group: str
+) -> int:
+    """Create the review task for a just-completed report that ``rule`` (``sampling_rule``)
+    sampled, in the caller's transaction; returns its id. ``group`` is the author's staff
+    group."""
     review_id = conn.execute(
         insert(REVIEW)
         .values(
