@@ -36,8 +36,35 @@ def snapshot(groups: dict[str, Callable[[str, int, int], bool]]) -> dict[str, fl
     return out
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine spent not idle (every process, ours or not)."""
+MACHINE = "whole machine (all users)"
+STEAL = "stolen by the hypervisor"
+
+
+def machine_seconds() -> dict[str, float]:
+    """CPU seconds the whole machine spent busy (every process, ours or not, and the kernel),
+    and those the hypervisor gave to other guests while this one had work ("steal"): on a
+    shared virtual machine the second is why the same run is slower on one day than another."""
     parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = parts[3] + parts[4]
-    return (sum(parts[:8]) - idle) / TICKS
+    idle, steal = parts[3] + parts[4], parts[7]
+    return {MACHINE: (sum(parts[:7]) - idle) / TICKS, STEAL: steal / TICKS}
+
+
+class CpuTimeline:
+    """Snapshots of every group's CPU seconds (and the machine's) taken through a run, so the
+    run's worst seconds can say who had the cores then, not only over the whole run."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, dict[str, float]]] = []
+
+    def add(self, at: float, cpu: dict[str, float]) -> None:
+        self.samples.append((at, cpu))
+
+    def cores_during(self, start: float, end: float) -> dict[str, float] | None:
+        """Average cores each group used from the last sample at or before ``start`` to the
+        first at or after ``end``; None when the samples do not cover that span."""
+        before = [s for s in self.samples if s[0] <= start]
+        after = [s for s in self.samples if s[0] >= end]
+        if not before or not after:
+            return None
+        (t0, first), (t1, last) = before[-1], after[0]
+        return {k: (last[k] - first[k]) / (t1 - t0) for k in first}

@@ -30,7 +30,7 @@ import psycopg
 from connectors.simulator import generate_studies
 from load_tests import thresholds as t
 from load_tests.bench_http import audit
-from load_tests.cpu import machine_busy_seconds, snapshot
+from load_tests.cpu import CpuTimeline, machine_seconds, snapshot
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.harness import ADMIN, Running, fresh_postgres
 from load_tests.private_redis import PrivateRedis
@@ -230,6 +230,21 @@ def worst_seconds_line(pulls_by_second: dict[str, Any] | None) -> str:
     return f"pulls over {limit:.0f} ms: {total}; worst seconds of the load: {seconds}"
 
 
+def worst_seconds_cpu(pulls_by_second: dict[str, Any] | None, cpu: CpuTimeline) -> list[str]:
+    """Who had the cores in each of the worst seconds: a pass of the sweeper, PostgreSQL or
+    the load generator itself crowding the API workers out shows here."""
+    if not pulls_by_second or pulls_by_second.get("started") is None:
+        return []
+    lines = []
+    for second, _slow, _pulls in timeline.worst_seconds(pulls_by_second):
+        start = pulls_by_second["started"] + second
+        cores = cpu.cores_during(start, start + 1)
+        if cores is not None:
+            used = ", ".join(f"{name.split(' (')[0]} {v:.2f}" for name, v in cores.items())
+            lines.append(f"  s{second} cores in use: {used}")
+    return lines
+
+
 def table(stats: list[dict[str, Any]]) -> str:
     head = f"{'request':<44} {'reqs':>7} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6}"
     head += f" {'max':>7} {'req/s':>7}"
@@ -332,15 +347,15 @@ def main() -> int:
                 )
             locust = run_locust(service.url, tmp / "context.json", tmp / "locust", args.seconds)
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
-            cpu_before, busy_before, began = snapshot(groups), machine_busy_seconds(), time.time()
-            last = cpu_before
+            cpu_before, began = {**snapshot(groups), **machine_seconds()}, time.time()
+            last, by_second = cpu_before, CpuTimeline()
             with FsyncProbe(tmp) as disk:
                 while locust.poll() is None:  # sample while Locust lives: its CPU goes with it
-                    last = snapshot(groups)
-                    time.sleep(1.0)
+                    last = {**snapshot(groups), **machine_seconds()}
+                    by_second.add(time.time(), last)
+                    time.sleep(0.5)
             cpu = {k: v - cpu_before[k] for k, v in last.items()}
             wall = time.time() - began
-            cpu["whole machine (all users)"] = machine_busy_seconds() - busy_before
             if spy is not None:
                 spy.wait(timeout=120)
             metrics = httpx.get(f"{service.url}/metrics").text
@@ -365,6 +380,8 @@ def main() -> int:
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")
     print(f"audit: {checked}")
     print(worst_seconds_line(pulls_by_second))
+    for line in worst_seconds_cpu(pulls_by_second, by_second):
+        print(line)
     disk_fsync = disk.summary()
     print(summary_line(disk_fsync))
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
@@ -389,6 +406,7 @@ def main() -> int:
                     "server_next_p99_ms": p99_server,
                     "pulls_by_second": pulls_by_second,
                     "disk_fsync": disk_fsync,
+                    "cpu_samples": by_second.samples,
                 }
             )
         )

@@ -2,8 +2,10 @@
 
 A Locust request listener counts every ``POST /api/v1/worklist/next``, and those over the p99
 threshold, by the second (since the first pull's answer) in which its answer came; on
-quitting it writes them to the JSON file named by ``WORKLIST_LOAD_TIMELINE`` (set by
-``run_load``). Nothing is counted when the variable is unset.
+quitting it writes them, with that first answer's wall-clock time (so the runner can line
+them up with what each process used the CPU for), to the JSON file named by
+``WORKLIST_LOAD_TIMELINE`` (set by ``run_load``). Nothing is counted when the variable is
+unset.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PullTimeline:
         self.slow: Counter[int] = Counter()
 
     def record(self, name: str, response_ms: float, now: float) -> None:
+        """Count one answer; ``now`` is the wall-clock time (``time.time()``) it came."""
         if name != t.NEXT_NAME:
             return
         if self.started is None:
@@ -42,6 +45,7 @@ class PullTimeline:
     def as_json(self) -> dict[str, Any]:
         return {
             "limit_ms": self.limit_ms,
+            "started": self.started,
             "pulls": {str(k): v for k, v in sorted(self.pulls.items())},
             "slow": {str(k): v for k, v in sorted(self.slow.items())},
         }
@@ -63,7 +67,7 @@ def install(events: Any) -> None:
     timeline = PullTimeline(t.P99_MS[t.NEXT_NAME])
 
     def on_request(name: str, response_time: float, **_: Any) -> None:
-        timeline.record(name, response_time, time.monotonic())
+        timeline.record(name, response_time, time.time())
 
     def on_quitting(**_: Any) -> None:
         Path(path).write_text(json.dumps(timeline.as_json()))

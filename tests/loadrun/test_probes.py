@@ -9,8 +9,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from load_tests.cpu import MACHINE, STEAL, CpuTimeline, machine_seconds, snapshot
 from load_tests.disk import FsyncProbe, summary_line
-from load_tests.run_load import cpu_groups
+from load_tests.run_load import cpu_groups, worst_seconds_cpu
 from worklist.serving import SWEEPER_NICENESS
 
 
@@ -54,3 +57,39 @@ def test_the_cpu_split_tells_the_niced_sweeper_from_the_api_workers() -> None:
     finally:
         os.killpg(service.pid, signal.SIGKILL)
         service.wait(timeout=10)
+
+
+def test_the_worst_seconds_say_who_had_the_cores_then() -> None:
+    """Samples every half second; a second's share comes from the samples around it."""
+    record = CpuTimeline()
+    for i, (api, pg) in enumerate([(0.0, 0.0), (0.5, 0.1), (0.6, 0.9), (0.7, 1.7), (1.2, 1.8)]):
+        at, cpu = 1000.0 + i * 0.5, {"service (API workers)": api, "postgres": pg}
+        record.add(at, {**cpu, "whole machine": api + pg})
+    assert record.cores_during(1000.0, 1001.0) == pytest.approx(
+        {"service (API workers)": 0.6, "postgres": 0.9, "whole machine": 1.5}
+    )
+    assert record.cores_during(999.0, 1000.5) is None  # before the first sample
+    assert record.cores_during(1001.5, 1002.5) is None  # after the last
+    pulls = {"limit_ms": 50.0, "started": 1000.0, "pulls": {"0": 9, "1": 9}, "slow": {"1": 4}}
+    lines = worst_seconds_cpu(pulls, record)
+    assert lines == ["  s1 cores in use: service 0.60, postgres 0.90, whole machine 1.50"]
+    assert worst_seconds_cpu({**pulls, "started": None}, record) == []
+
+
+def test_a_live_cpu_timeline_sees_a_busy_process() -> None:
+    """Against /proc: a process spinning for a second shows about a core in its window."""
+    spinner = subprocess.Popen(
+        ["python3", "-c", "import time\nt=time.time()\nwhile time.time()-t<1.5: pass"]
+    )
+    try:
+        groups = {"spinner": lambda _n, pid, _g: pid == spinner.pid}
+        record = CpuTimeline()
+        for _ in range(4):
+            record.add(time.time(), {**snapshot(groups), **machine_seconds()})
+            time.sleep(0.4)
+    finally:
+        spinner.wait(timeout=10)
+    cores = record.cores_during(record.samples[0][0], record.samples[-1][0])
+    assert cores is not None and cores["spinner"] > 0.5
+    assert cores[MACHINE] >= cores["spinner"] * 0.9  # the machine counts it too
+    assert cores[STEAL] >= 0
