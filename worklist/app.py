@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
             await token_refresher
             if sweeper is not None:
                 await sweeper
+            if services.hot_engine is not None:
+                await services.hot_engine.dispose()
             services.close()
 
     app = FastAPI(

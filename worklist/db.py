@@ -8,6 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from worklist.sqlite_writers import PASSIVE_CHECKPOINT, queue_writers
 
@@ -95,6 +96,24 @@ def make_loop_engine(url: str) -> Engine:
         return _one_sqlite_connection(url, pool_timeout=5, polite=False)
     return create_engine(
         url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args={"connect_timeout": 3}
+    )
+
+
+def make_hot_engine(url: str, connections: int) -> AsyncEngine | None:
+    """PostgreSQL only: the asyncio pool for the claim / complete / release path
+    (``reporting.hot_connection``), ``connections`` per worker; None on SQLite, whose one
+    writer leaves nothing to overlap. Same short connect timeout and no pre-ping as
+    ``make_loop_engine``."""
+    if url.startswith("sqlite"):
+        return None
+    return create_async_engine(
+        url,
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import redis
 from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, select
 
 from allocator.connection import EmbeddedRedis, connect
@@ -55,6 +56,9 @@ class Services:
     tokens: TokenCache = field(default_factory=TokenCache)
     # Called once per study sent out (site, modality, provider, price): the app's metrics.
     on_outsourced: Callable[[str, str, str, float | None], None] | None = None
+    # PostgreSQL: the asyncio pool those endpoints use instead (db.make_hot_engine); the app's
+    # lifespan disposes of it on its own loop.
+    hot_engine: AsyncEngine | None = None
     _allocators: dict[str, Allocator] = field(default_factory=dict)
 
     def allocator(self, network: str) -> Allocator:
@@ -139,6 +143,7 @@ def open_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         loop_engine=database.make_loop_engine(url),
+        hot_engine=database.make_hot_engine(url, settings.hot_path_connections),
         redis=connect(redis_url),
         patient_secret=settings.resolved_patient_hash_key(),
         weights=weights_from(settings),

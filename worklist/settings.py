@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     auto_migrate: bool = True
 
+    # PostgreSQL connections per API worker for claims, completions and hand-backs: requests
+    # waiting for a commit's flush overlap on the event loop up to this many at a time.
+    hot_path_connections: int = Field(default=4, ge=1)
+
     lease_seconds: int = Field(default=20 * 60, ge=10)
     patient_hold_seconds: int = Field(default=30 * 60, ge=10)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)

@@ -1,9 +1,9 @@
 """Reporter endpoints: sessions, next case, complete, hand back (API.md: worklist).
 
-Next, complete and release run on the event loop itself, on the loop's own database connection
-(``Services.loop_engine``): each is a Redis script and a few sub-millisecond statements, and
-handing them to a thread cost more CPU (hop plus GIL hand-offs) than the work. See README,
-Performance.
+Next, complete and release run on the event loop itself (``hot_connection``: PostgreSQL's
+asyncio pool, or SQLite's one loop connection): each is a Redis script and a few
+sub-millisecond statements, and handing them to a thread cost more CPU (hop plus GIL
+hand-offs) than the work. See README, Performance.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _study_json(study: dict[str, Any]) -> dict[str, Any]:
 async def post_next(services: ServicesDep, metrics: MetricsDep, principal: ReporterDep) -> Response:
     """Claim the best eligible study for you, with the reason it was chosen."""
     try:
-        claimed = service.claim_next(services, _bound(principal.reporter_id))
+        claimed = await service.claim_next(services, _bound(principal.reporter_id))
     except FlowError as e:
         raise _raise(e) from e
     if claimed is None:
@@ -139,7 +139,7 @@ async def post_complete(
 ) -> Response:
     """Mark your case reported."""
     try:
-        study = service.complete(services, _bound(principal.reporter_id), assignment_id)
+        study = await service.complete(services, _bound(principal.reporter_id), assignment_id)
     except FlowError as e:
         raise _raise(e) from e
     metrics.completions.inc()
@@ -157,7 +157,7 @@ async def post_release(
     """Hand your case back to the worklist, with a reason."""
     reporter_id = _bound(principal.reporter_id)
     try:
-        study = service.release(services, reporter_id, assignment_id, body.reason)
+        study = await service.release(services, reporter_id, assignment_id, body.reason)
     except FlowError as e:
         raise _raise(e) from e
     metrics.releases.inc()

@@ -10,13 +10,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Update
+from sqlalchemy import Update
 from sqlmodel import Session, col, select
 
 from allocator.engine import Allocator, NotOnDuty
 from allocator.types import SessionKind
 from worklist.models import Reporter, ReporterSession
 from worklist.reporting import statements as sql
+from worklist.reporting.hot_connection import HotConnection, hot_connection
 from worklist.reviews.sampling import record_sample, sampling_rule
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
@@ -81,19 +82,19 @@ def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
+async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
     """Pull the best eligible study for this reporter; None when nothing is waiting.
 
     The hot path of the product: statements built once (``statements``), one transaction on a
-    plain connection, no ORM session.
+    plain connection (``hot_connection``), no ORM session.
     """
-    with services.loop_engine.connect() as conn:
+    async with hot_connection(services) as conn:
         # PostgreSQL takes the study in one autocommitted statement: two round trips a claim
         # (who, claim) instead of six (BEGIN, who, update, two inserts, COMMIT).
-        one_statement = conn.dialect.name == "postgresql"
+        one_statement = conn.dialect == "postgresql"
         if one_statement:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        who = conn.execute(sql.WHO, {"p_reporter": reporter_id}).first()
+            await conn.autocommit(True)
+        who = (await conn.execute(sql.WHO, {"p_reporter": reporter_id})).first()
         if who is None or not who.active:
             raise FlowError(403, "this reporter is unknown or inactive")
         if who.session_id is None:
@@ -124,15 +125,15 @@ def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
             }
             try:
                 row = (
-                    conn.execute(sql.CLAIM_IN_ONE, params).first()
+                    (await conn.execute(sql.CLAIM_IN_ONE, params)).first()
                     if one_statement
-                    else _claim_in_three(conn, params)
+                    else await _claim_in_three(conn, params)
                 )
                 if row is None:
-                    _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
+                    await _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
                     continue
             except Exception:
-                conn.rollback()
+                await conn.rollback()
                 allocator.release(reporter_id, claim.study_id, _ms(now))
                 raise
             return {
@@ -147,13 +148,13 @@ def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _claim_in_three(conn: Connection, p: dict[str, Any]) -> Any:
+async def _claim_in_three(conn: HotConnection, p: dict[str, Any]) -> Any:
     """SQLite: take the study, write the assignment and audit it in one transaction; None
     (nothing written) when the study was not waiting."""
-    row = conn.execute(sql.CLAIM_STUDY, p).first()
+    row = (await conn.execute(sql.CLAIM_STUDY, p)).first()
     if row is None:
         return None
-    conn.execute(
+    await conn.execute(
         sql.INSERT_ASSIGNMENT,
         {
             "id": p["p_assignment"],
@@ -168,7 +169,7 @@ def _claim_in_three(conn: Connection, p: dict[str, Any]) -> Any:
             "reason": p["p_reason"],
         },
     )
-    conn.execute(
+    await conn.execute(
         sql.INSERT_EVENT,
         {
             "study_id": row.id,
@@ -178,26 +179,26 @@ def _claim_in_three(conn: Connection, p: dict[str, Any]) -> Any:
             "detail": p["p_detail"],
         },
     )
-    conn.commit()
+    await conn.commit()
     return row
 
 
-def _drop_or_return(
-    conn: Connection, allocator: Allocator, reporter_id: str, study_uid: str, now: datetime
+async def _drop_or_return(
+    conn: HotConnection, allocator: Allocator, reporter_id: str, study_uid: str, now: datetime
 ) -> None:
     """Redis chose a study SQL says is not waiting: forget it if it is finished, or hand it
     back if a release is being committed right now; the caller pulls again."""
-    status = conn.execute(sql.STUDY_STATUS, {"p_uid": study_uid}).scalar()
-    conn.rollback()
+    status = (await conn.execute(sql.STUDY_STATUS, {"p_uid": study_uid})).scalar()
+    await conn.rollback()
     if status is None or status in ("reported", "outsourced", "cancelled"):
         allocator.remove([study_uid])
     else:
         allocator.release(reporter_id, study_uid, _ms(now))
 
 
-def _open_assignment(conn: Connection, reporter_id: str, assignment_id: str) -> Any:
+async def _open_assignment(conn: HotConnection, reporter_id: str, assignment_id: str) -> Any:
     """The caller's live assignment joined to its study, or the right HTTP refusal."""
-    row = conn.execute(sql.OPEN_ASSIGNMENT, {"p_assignment": assignment_id}).first()
+    row = (await conn.execute(sql.OPEN_ASSIGNMENT, {"p_assignment": assignment_id})).first()
     if row is None:
         raise FlowError(404, "no such assignment")
     if row.reporter_id != reporter_id:
@@ -207,7 +208,7 @@ def _open_assignment(conn: Connection, reporter_id: str, assignment_id: str) -> 
     return row
 
 
-def _finish(
+async def _finish(
     services: Services,
     reporter_id: str,
     assignment_id: str,
@@ -220,11 +221,11 @@ def _finish(
     statements, the lookup and ``statements.REPORT_IN_ONE`` / ``RELEASE_IN_ONE``, instead of
     six round trips; the rest runs as a transaction of several statements, as on SQLite.
     """
-    with services.loop_engine.connect() as conn:
-        one_statement = conn.dialect.name == "postgresql"
+    async with hot_connection(services) as conn:
+        one_statement = conn.dialect == "postgresql"
         if one_statement:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = _open_assignment(conn, reporter_id, assignment_id)
+            await conn.autocommit(True)
+        row = await _open_assignment(conn, reporter_id, assignment_id)
         now = utcnow()
         allocator = services.allocator(row.network)
         operation = allocator.complete if outcome == "completed" else allocator.release
@@ -252,7 +253,7 @@ def _finish(
             else None
         )
         if one_statement and outcome_sql != "expired" and rule is None:
-            finished = conn.execute(
+            finished = await conn.execute(
                 sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
                 {
                     "p_assignment": assignment_id,
@@ -264,13 +265,13 @@ def _finish(
                     "p_kind": kind,
                     "p_detail": detail,
                 },
-            ).one()
+            )
             # plain str keys: a CTE's labels are str subclasses, which orjson refuses
-            return {str(k): v for k, v in finished._mapping.items()}
+            return {str(k): v for k, v in finished.one()._mapping.items()}
         if one_statement:  # several statements from here: back to a real transaction
-            conn.commit()
-            conn.execution_options(isolation_level=conn.default_isolation_level)
-        conn.execute(
+            await conn.commit()
+            await conn.autocommit(False)
+        await conn.execute(
             sql.END_ASSIGNMENT,
             {
                 "p_assignment": assignment_id,
@@ -281,11 +282,11 @@ def _finish(
         )
         study = {k: v for k, v in row._mapping.items() if k in sql.STUDY.c}
         if change is not None:
-            written = conn.execute(
+            written = await conn.execute(
                 change, {"p_id": row.id, "p_now": now, "p_reporter": reporter_id}
             )
             study = dict(written.one()._mapping)
-            conn.execute(
+            await conn.execute(
                 sql.INSERT_EVENT,
                 {
                     "study_id": row.id,
@@ -296,26 +297,31 @@ def _finish(
                 },
             )
         if rule is not None:
-            record_sample(conn, rule, row, reporter_id, now, group=str(row.reporter_group))
-        conn.commit()
-    if outcome_sql == "expired":
-        if change is not None:
+            sampled = rule
+            await conn.run_sync(
+                lambda c: record_sample(
+                    c, sampled, row, reporter_id, now, group=str(row.reporter_group)
+                )
+            )
+        await conn.commit()
+        if outcome_sql == "expired" and change is not None:
             # Redis holds no lease of ours: it expired (and the study is already waiting), or
             # an earlier attempt's Redis step ran but its SQL write failed. Re-index it either
             # way; enqueue is an idempotent upsert and never takes a study from a live lease.
-            with services.loop_engine.begin() as requeue:
-                enqueue_and_audit(services, requeue, [(row.id, study)])
+            await conn.run_sync(lambda c: enqueue_and_audit(services, c, [(row.id, study)]))
+            await conn.commit()
+    if outcome_sql == "expired":
         raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
     return study
 
 
-def complete(services: Services, reporter_id: str, assignment_id: str) -> dict[str, Any]:
+async def complete(services: Services, reporter_id: str, assignment_id: str) -> dict[str, Any]:
     """Mark the case reported by this reporter."""
-    return _finish(services, reporter_id, assignment_id, "completed")
+    return await _finish(services, reporter_id, assignment_id, "completed")
 
 
-def release(
+async def release(
     services: Services, reporter_id: str, assignment_id: str, reason: str
 ) -> dict[str, Any]:
     """Hand the case back to the worklist with a reason."""
-    return _finish(services, reporter_id, assignment_id, "released", reason)
+    return await _finish(services, reporter_id, assignment_id, "released", reason)
