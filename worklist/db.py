@@ -102,9 +102,10 @@ def make_loop_engine(url: str) -> Engine:
 def make_hot_engine(url: str, connections: int) -> AsyncEngine | None:
     """PostgreSQL only: the asyncio pool for the claim / complete / release path
     (``reporting.hot_connection``), ``connections`` per worker; None on SQLite, whose one
-    writer leaves nothing to overlap. Same short connect timeout and no pre-ping as
-    ``make_loop_engine``."""
-    if url.startswith("sqlite"):
+    writer leaves nothing to overlap, or when ``connections`` is 0. Same short connect
+    timeout and no pre-ping as ``make_loop_engine``; autocommit, as the path's usual
+    statements are, so a checkout costs no isolation-level change."""
+    if url.startswith("sqlite") or connections == 0:
         return None
     return create_async_engine(
         url,

@@ -56,8 +56,8 @@ class Services:
     tokens: TokenCache = field(default_factory=TokenCache)
     # Called once per study sent out (site, modality, provider, price): the app's metrics.
     on_outsourced: Callable[[str, str, str, float | None], None] | None = None
-    # PostgreSQL: the asyncio pool those endpoints use instead (db.make_hot_engine); the app's
-    # lifespan disposes of it on its own loop.
+    # PostgreSQL, when configured: the asyncio pool those endpoints use instead
+    # (db.make_hot_engine); the app's lifespan disposes of it on its own loop.
     hot_engine: AsyncEngine | None = None
     _allocators: dict[str, Allocator] = field(default_factory=dict)
 

@@ -23,9 +23,10 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     auto_migrate: bool = True
 
-    # PostgreSQL connections per API worker for claims, completions and hand-backs: requests
-    # waiting for a commit's flush overlap on the event loop up to this many at a time.
-    hot_path_connections: int = Field(default=4, ge=1)
+    # PostgreSQL: asyncio connections per API worker for claims, completions and hand-backs,
+    # so requests waiting on the database overlap on the event loop; 0 (the default, faster
+    # on the 2-core load test, docs/load.md) keeps them on the loop's one blocking connection.
+    hot_path_connections: int = Field(default=0, ge=0)
 
     lease_seconds: int = Field(default=20 * 60, ge=10)
     patient_hold_seconds: int = Field(default=30 * 60, ge=10)

@@ -1,17 +1,23 @@
-"""On PostgreSQL a request waiting for the database no longer holds up the worker's other
-requests (``reporting.hot_connection``): through HTTP, on one app and one event loop."""
+"""On PostgreSQL, with ``hot_path_connections`` set, a request waiting for the database no
+longer holds up the worker's other requests (``reporting.hot_connection``); by default it
+does. Through HTTP, on one app and one event loop."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import ADMIN_TOKEN
 from tests.worklist.helpers import reporter, services_of, setup_network, study
+from worklist.app import create_app
+from worklist.settings import Settings
 
 WAIT_SECONDS = 10
 
@@ -35,22 +41,27 @@ def _waiting_on_a_lock(conn: psycopg.Connection[Any], deadline: float) -> None:
     pytest.fail("the completion never reached the locked row")
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_a_completion_stuck_on_a_row_lock_does_not_hold_up_another_reporters_pull(
-    client: TestClient, database_url: str
-) -> None:
-    """r1's completion waits on a row lock held elsewhere; r2's pull on the same worker is
-    answered meanwhile. With the statements on the loop's one blocking connection, the pull
-    waited for the lock too (and this test timed out)."""
+@contextlib.contextmanager
+def _app(settings: Settings, connections: int) -> Iterator[TestClient]:
+    app = create_app(
+        settings.model_copy(update={"hot_path_connections": connections}), run_sweeper_task=False
+    )
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+        yield client
+
+
+def _pull_during_a_locked_completion(
+    client: TestClient, database_url: str, wait_seconds: float
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """r1's completion waits on a row lock held elsewhere while r2 pulls. Returns r2's pull
+    as it stood when the lock went (a key "response" once answered), and r1's and r2's
+    headers; r2 holds the second study."""
     setup_network(client)
     r1, r2 = reporter(client, "r1"), reporter(client, "r2")
     client.post("/api/v1/studies", json=[study("30.1"), study("30.2")])
     for me in (r1, r2):
         client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
     first = client.post("/api/v1/worklist/next", headers=r1).json()
-    assert services_of(client).hot_engine is not None
-
     plain = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(plain) as locker, psycopg.connect(plain, autocommit=True) as watcher:
         locker.execute(
@@ -63,12 +74,48 @@ def test_a_completion_stuck_on_a_row_lock_does_not_hold_up_another_reporters_pul
         )
         _waiting_on_a_lock(watcher, time.monotonic() + WAIT_SECONDS)
         pulling, pulled = _in_thread(lambda: client.post("/api/v1/worklist/next", headers=r2))
-        pulling.join(WAIT_SECONDS)
-        assert "response" in pulled, "the pull waited behind the locked completion"
+        pulling.join(wait_seconds)
+        during = dict(pulled)
         assert "response" not in completed  # still waiting: the lock is held
         locker.rollback()
     completing.join(WAIT_SECONDS)
+    pulling.join(WAIT_SECONDS)
+    assert completed["response"].status_code == 200, completed["response"].text
     assert pulled["response"].status_code == 200
     assert pulled["response"].json()["study"]["study_uid"] == "30.2"
-    assert completed["response"].status_code == 200, completed["response"].text
     assert client.get("/api/v1/studies/30.1").json()["status"] == "reported"
+    return during, r1, r2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_the_asyncio_pool_a_locked_completion_does_not_hold_up_another_pull(
+    settings: Settings, database_url: str
+) -> None:
+    """With ``hot_path_connections`` set, r2's pull is answered while r1's completion waits
+    on the lock, on the same app and event loop; a hand-back on the pool works too."""
+    with _app(settings, connections=2) as client:
+        assert services_of(client).hot_engine is not None
+        during, r1, r2 = _pull_during_a_locked_completion(client, database_url, WAIT_SECONDS)
+        assert "response" in during, "the pull waited behind the locked completion"
+        assert client.post("/api/v1/worklist/next", headers=r1).status_code == 204  # all taken
+        released = client.post(
+            f"/api/v1/assignments/{during['response'].json()['assignment_id']}/release",
+            json={"reason": "needs a neuro opinion"},
+            headers=r2,
+        )
+        assert released.status_code == 200, released.text
+        assert client.get("/api/v1/studies/30.2").json()["status"] == "unreported"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_the_loops_one_connection_the_pull_waits_for_the_locked_completion(
+    settings: Settings, database_url: str
+) -> None:
+    """The default (0): the worker's one blocking connection, so r2's pull is answered only
+    once r1's completion has its lock; the trade-off docs/load.md measures."""
+    with _app(settings, connections=0) as client:
+        assert services_of(client).hot_engine is None
+        during, _, _ = _pull_during_a_locked_completion(client, database_url, 1.0)
+        assert "response" not in during

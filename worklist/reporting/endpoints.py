@@ -1,7 +1,7 @@
 """Reporter endpoints: sessions, next case, complete, hand back (API.md: worklist).
 
-Next, complete and release run on the event loop itself (``hot_connection``: PostgreSQL's
-asyncio pool, or SQLite's one loop connection): each is a Redis script and a few
+Next, complete and release run on the event loop itself (``hot_connection``: the loop's one
+connection, or PostgreSQL's asyncio pool when configured): each is a Redis script and a few
 sub-millisecond statements, and handing them to a thread cost more CPU (hop plus GIL
 hand-offs) than the work. See README, Performance.
 """

@@ -1,12 +1,14 @@
 """The database connection of a claim, completion or hand-back: one flow over both databases.
 
-The three run on the event loop (endpoints.py says why). On PostgreSQL their statements go
-through an asyncio connection from a small pool per worker, so a request waiting for its
-commit to be flushed no longer holds up every other request on that worker: they go on, and
-their commits can share the flush. Before, one slow commit queued the whole worker behind it,
-which is what a load's tail was made of (docs/load.md, §1). SQLite keeps its one connection
-and plain calls: it has one writer, so there is nothing to overlap, and a statement takes
-microseconds.
+The three run on the event loop (endpoints.py says why), by default on the loop's one
+blocking connection: a request waiting on the database holds up every other request on that
+worker. With ``hot_path_connections`` > 0, PostgreSQL's statements go through an asyncio
+pool of that many connections per worker instead, so the others go on (a row lock or a slow
+commit stalls one request, not the worker). It is not the default because on the 2-core load
+test it cost the API workers 15-20 % more CPU (SQLAlchemy's asyncio layer) and the tail got
+no better (docs/load.md, §1); with the database on another host, where every round trip
+waits longer, the balance may differ. SQLite always keeps its one connection and plain calls:
+it has one writer, so there is nothing to overlap.
 """
 
 from __future__ import annotations
