@@ -49,6 +49,11 @@ def machine_seconds() -> dict[str, float]:
     return {MACHINE: (sum(parts[:7]) - idle) / TICKS, STEAL: steal / TICKS}
 
 
+def reading(groups: dict[str, Callable[[str, int, int], bool]]) -> dict[str, float]:
+    """Every group's CPU seconds so far, with the machine's busy and stolen seconds."""
+    return {**snapshot(groups), **machine_seconds()}
+
+
 class CpuTimeline:
     """Snapshots of every group's CPU seconds (and the machine's) taken through a run, so the
     run's worst seconds can say who had the cores then, not only over the whole run."""

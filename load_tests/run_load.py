@@ -30,7 +30,7 @@ import psycopg
 from connectors.simulator import generate_studies
 from load_tests import thresholds as t
 from load_tests.bench_http import audit
-from load_tests.cpu import CpuTimeline, machine_seconds, snapshot
+from load_tests.cpu import CpuTimeline, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.harness import ADMIN, Running, fresh_postgres
 from load_tests.private_redis import PrivateRedis
@@ -347,11 +347,11 @@ def main() -> int:
                 )
             locust = run_locust(service.url, tmp / "context.json", tmp / "locust", args.seconds)
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
-            cpu_before, began = {**snapshot(groups), **machine_seconds()}, time.time()
+            cpu_before, began = reading(groups), time.time()
             last, by_second = cpu_before, CpuTimeline()
             with FsyncProbe(tmp) as disk:
                 while locust.poll() is None:  # sample while Locust lives: its CPU goes with it
-                    last = {**snapshot(groups), **machine_seconds()}
+                    last = reading(groups)
                     by_second.add(time.time(), last)
                     time.sleep(0.5)
             cpu = {k: v - cpu_before[k] for k, v in last.items()}

@@ -18,6 +18,7 @@ from dashboards.gauges import breached_waiting_rows
 from dashboards.metrics import Metrics
 from dashboards.pages import STATIC_URL, static_files
 from dashboards.routes import router as dashboards_router
+from worklist import db as database
 from worklist.auth.endpoints import router as auth_router
 from worklist.auth.refresh import keep_tokens_fresh
 from worklist.logs import configure_logging
@@ -76,6 +77,9 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = open_services(settings)
+        services.hot_engine = database.make_hot_engine(
+            settings.resolved_database_url(), settings.hot_path_connections
+        )
         app.state.services = services
         app.state.metrics = Metrics(_queue_rows(services), breached_waiting_rows(services.engine))
         services.on_outsourced = app.state.metrics.record_outsourced

@@ -57,7 +57,8 @@ class Services:
     # Called once per study sent out (site, modality, provider, price): the app's metrics.
     on_outsourced: Callable[[str, str, str, float | None], None] | None = None
     # PostgreSQL, when configured: the asyncio pool those endpoints use instead
-    # (db.make_hot_engine); the app's lifespan disposes of it on its own loop.
+    # (db.make_hot_engine). Only the app has them, so its lifespan makes and disposes of it,
+    # on the loop it serves from.
     hot_engine: AsyncEngine | None = None
     _allocators: dict[str, Allocator] = field(default_factory=dict)
 
@@ -143,7 +144,6 @@ def open_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         loop_engine=database.make_loop_engine(url),
-        hot_engine=database.make_hot_engine(url, settings.hot_path_connections),
         redis=connect(redis_url),
         patient_secret=settings.resolved_patient_hash_key(),
         weights=weights_from(settings),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from load_tests.cpu import MACHINE, STEAL, CpuTimeline, machine_seconds, snapshot
+from load_tests.cpu import MACHINE, STEAL, CpuTimeline, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.run_load import cpu_groups, worst_seconds_cpu
 from worklist.serving import SWEEPER_NICENESS
@@ -85,7 +85,7 @@ def test_a_live_cpu_timeline_sees_a_busy_process() -> None:
         groups = {"spinner": lambda _n, pid, _g: pid == spinner.pid}
         record = CpuTimeline()
         for _ in range(4):
-            record.add(time.time(), {**snapshot(groups), **machine_seconds()})
+            record.add(time.time(), reading(groups))
             time.sleep(0.4)
     finally:
         spinner.wait(timeout=10)

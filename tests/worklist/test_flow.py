@@ -334,9 +334,7 @@ def test_pulls_do_not_wait_for_the_shared_pool(client: TestClient) -> None:
 def _statements_of(client: TestClient, call: Any) -> tuple[Any, list[str]]:
     """Run ``call()`` and return its answer with the first word of each statement the hot
     path's connection sent."""
-    services = services_of(client)
-    hot = services.hot_engine
-    engine = hot.sync_engine if hot is not None else services.loop_engine
+    engine = services_of(client).loop_engine
     sent: list[str] = []
 
     def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:

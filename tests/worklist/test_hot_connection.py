@@ -42,10 +42,9 @@ def _waiting_on_a_lock(conn: psycopg.Connection[Any], deadline: float) -> None:
 
 
 @contextlib.contextmanager
-def _app(settings: Settings, connections: int) -> Iterator[TestClient]:
-    app = create_app(
-        settings.model_copy(update={"hot_path_connections": connections}), run_sweeper_task=False
-    )
+def _app(settings: Settings, connections: int, **overrides: Any) -> Iterator[TestClient]:
+    changed = settings.model_copy(update={"hot_path_connections": connections, **overrides})
+    app = create_app(changed, run_sweeper_task=False)
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
         yield client
 
@@ -119,3 +118,28 @@ def test_on_the_loops_one_connection_the_pull_waits_for_the_locked_completion(
         assert services_of(client).hot_engine is None
         during, _, _ = _pull_during_a_locked_completion(client, database_url, 1.0)
         assert "response" not in during
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_the_asyncio_pool_a_transaction_leaves_its_connection_autocommitted(
+    settings: Settings,
+) -> None:
+    """A completion sampled for review runs as a transaction of several statements; the
+    pool's one connection must go back to autocommit, or the next claim's one statement
+    would be rolled back when its request ends (answered 200, never written)."""
+    with _app(settings, connections=1, review_share_all=1.0) as client:
+        setup_network(client)
+        me = reporter(client, "r1")
+        client.post("/api/v1/studies", json=[study("31.1"), study("31.2")])
+        client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+        first = client.post("/api/v1/worklist/next", headers=me).json()
+        done = client.post(f"/api/v1/assignments/{first['assignment_id']}/complete", headers=me)
+        assert done.status_code == 200, done.text
+        second = client.post("/api/v1/worklist/next", headers=me)
+        assert second.status_code == 200
+        reported = client.get(f"/api/v1/studies/{first['study']['study_uid']}").json()
+        assert reported["status"] == "reported"
+        assert [e["kind"] for e in reported["events"]][-2:] == ["reported", "review-sampled"]
+        claimed = client.get(f"/api/v1/studies/{second.json()['study']['study_uid']}").json()
+        assert claimed["status"] == "claimed" and claimed["assignee"] == "r1"
