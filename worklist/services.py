@@ -54,6 +54,9 @@ class Services:
     policy: TatPolicy = field(default_factory=lambda: TatPolicy(DEFAULT_TAT_MINUTES))
     embedded_redis: EmbeddedRedis | None = None
     tokens: TokenCache = field(default_factory=TokenCache)
+    # Each reporter's network, as the claim has read it: a reporter never moves to another
+    # network (reference.service.upsert_reporter), so an entry never goes stale.
+    reporter_networks: dict[str, str] = field(default_factory=dict)
     # Called once per study sent out (site, modality, provider, price): the app's metrics.
     on_outsourced: Callable[[str, str, str, float | None], None] | None = None
     # PostgreSQL, when configured: the asyncio pool those endpoints use instead

@@ -347,31 +347,74 @@ def _statements_of(client: TestClient, call: Any) -> tuple[Any, list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_a_claim_is_two_statements_on_postgresql_and_one_transaction_on_sqlite(
+def test_a_claim_is_one_statement_on_postgresql_and_one_transaction_on_sqlite(
     client: TestClient,
 ) -> None:
-    """The hot path's round trips: on PostgreSQL the reporter lookup and one statement that
-    takes the study, writes the assignment and audits it; SQLite (no data-modifying CTEs) runs
-    the three writes in one transaction. Either way the claim is recorded whole."""
+    """The hot path's round trips: on PostgreSQL the reporter lookup on the first pull only
+    (for the network), then one statement that checks the session, takes the study, writes the
+    assignment and audits it; SQLite (no data-modifying CTEs) looks the reporter up and runs the
+    three writes in one transaction every time. Either way the claim is recorded whole."""
     setup_network(client)
     me = reporter(client, "r1")
-    client.post("/api/v1/studies", json=[study("19.1")])
+    client.post("/api/v1/studies", json=[study("19.1"), study("19.2")])
     client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
-    engine = services_of(client).loop_engine
-    got, statements = _statements_of(
-        client, lambda: client.post("/api/v1/worklist/next", headers=me)
-    )
-    assert got.status_code == 200, got.text
-    if engine.dialect.name == "postgresql":
-        assert statements == ["SELECT", "WITH"]
-    else:
-        assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"]
-    detail = client.get("/api/v1/studies/19.1").json()
-    assert detail["status"] == "claimed" and detail["assignee"] == "r1"
-    claimed = [e for e in detail["events"] if e["kind"] == "claimed"]
-    assert len(claimed) == 1
-    assert claimed[0]["detail"]["assignment"] == got.json()["assignment_id"]
-    assert claimed[0]["detail"]["rule"] == got.json()["reason"]["rule"]
+    pg = services_of(client).loop_engine.dialect.name == "postgresql"
+    for uid, expected in (
+        ("19.1", ["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "INSERT", "INSERT"]),
+        ("19.2", ["WITH"] if pg else ["SELECT", "UPDATE", "INSERT", "INSERT"]),
+    ):
+        got, statements = _statements_of(
+            client, lambda: client.post("/api/v1/worklist/next", headers=me)
+        )
+        assert got.status_code == 200, got.text
+        assert statements == expected
+        detail = client.get(f"/api/v1/studies/{uid}").json()
+        assert detail["status"] == "claimed" and detail["assignee"] == "r1"
+        assert detail["sourcing"] == "core"
+        claimed = [e for e in detail["events"] if e["kind"] == "claimed"]
+        assert len(claimed) == 1
+        assert claimed[0]["detail"]["assignment"] == got.json()["assignment_id"]
+        assert claimed[0]["detail"]["rule"] == got.json()["reason"]["rule"]
+    with services_of(client).engine.connect() as conn:
+        sessions = conn.execute(
+            text("SELECT DISTINCT session_id, sourcing FROM assignment WHERE reporter_id = 'r1'")
+        ).all()
+        open_session = conn.execute(
+            text("SELECT id FROM reportersession WHERE reporter_id = 'r1'")
+        ).scalar()
+    assert [tuple(r) for r in sessions] == [(open_session, "core")]
+
+
+@pytest.mark.parametrize("change", ["deactivated", "session ended"])
+def test_a_pull_refused_by_the_database_hands_the_study_back(
+    client: TestClient, change: str
+) -> None:
+    """The database has the last word on who may pull: a reporter deactivated, or a session
+    ended, in SQL but not (yet) in Redis gets the right refusal and the study Redis chose for
+    them goes back to the worklist, for the next reporter. (On PostgreSQL the claim statement
+    itself checks, once the reporter's network is known; on SQLite the lookup before it.)"""
+    setup_network(client)
+    me, other = reporter(client, "r1"), reporter(client, "r2")
+    client.post("/api/v1/studies", json=[study("29.1"), study("29.2")])
+    for headers in (me, other):
+        client.post("/api/v1/sessions", json={"kind": "core"}, headers=headers)
+    first = client.post("/api/v1/worklist/next", headers=me)  # r1's network is now known
+    assert first.status_code == 200, first.text
+    with services_of(client).engine.begin() as conn:
+        if change == "deactivated":
+            conn.execute(text("UPDATE reporter SET active = false WHERE id = 'r1'"))
+        else:
+            conn.execute(
+                text("UPDATE reportersession SET ended_at = started_at WHERE reporter_id = 'r1'")
+            )
+    refused = client.post("/api/v1/worklist/next", headers=me)
+    assert refused.status_code == (403 if change == "deactivated" else 409), refused.text
+    left = "29.2" if first.json()["study"]["study_uid"] == "29.1" else "29.1"
+    detail = client.get(f"/api/v1/studies/{left}").json()
+    assert detail["status"] == "unreported" and detail["assignee"] is None
+    assert not [e for e in detail["events"] if e["kind"] == "claimed"]
+    taken = client.post("/api/v1/worklist/next", headers=other)
+    assert taken.status_code == 200 and taken.json()["study"]["study_uid"] == left
 
 
 def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestClient) -> None:

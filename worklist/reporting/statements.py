@@ -12,14 +12,15 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Insert,
-    Integer,
     Select,
     String,
     Update,
     bindparam,
     cast,
+    exists,
     literal,
     select,
+    true,
 )
 
 from worklist.models import Assignment, Reporter, ReporterSession, Study, StudyEvent
@@ -115,7 +116,36 @@ def _param(name: str, type_: Any) -> Any:
     return cast(bindparam(name, type_=type_), type_)
 
 
-_CLAIMED = CLAIM_STUDY.cte("claimed")
+#: The caller's open session, if they are active (PostgreSQL's one-statement claim reads it
+#: there instead of in a lookup round trip of its own before the claim).
+_ON_DUTY = (
+    select(SESSION.c.id, SESSION.c.kind)
+    .join(REPORTER, REPORTER.c.id == SESSION.c.reporter_id)
+    .where(
+        SESSION.c.reporter_id == bindparam("p_reporter"),
+        SESSION.c.ended_at.is_(None),
+        REPORTER.c.active.is_(True),
+    )
+    .order_by(SESSION.c.started_at.desc())
+    .limit(1)
+    .cte("on_duty")
+)
+_CLAIMED = (
+    STUDY.update()
+    .where(
+        STUDY.c.study_uid == bindparam("p_uid"),
+        STUDY.c.status == "unreported",
+        exists(select(_ON_DUTY.c.id)),
+    )
+    .values(
+        status="claimed",
+        assignee=bindparam("p_reporter"),
+        sourcing=select(_ON_DUTY.c.kind).scalar_subquery(),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(*STUDY.c)
+    .cte("claimed")
+)
 _CLAIM_ASSIGNMENT = (
     ASSIGNMENT.insert()
     .from_select(
@@ -135,14 +165,14 @@ _CLAIM_ASSIGNMENT = (
             _param("p_assignment", String),
             _CLAIMED.c.id,
             _param("p_reporter", String),
-            _param("p_session", Integer),
-            _param("p_sourcing", String),
+            _ON_DUTY.c.id,
+            _ON_DUTY.c.kind,
             _CLAIMED.c.work_units,
             _param("p_via", String),
             _param("p_now", ASSIGNMENT.c.claimed_at.type),
             _param("p_lease", ASSIGNMENT.c.lease_expires_at.type),
             _param("p_reason", JSON),
-        ),
+        ).select_from(_CLAIMED.join(_ON_DUTY, true())),
     )
     .returning(ASSIGNMENT.c.id)
     .cte("assigned")
@@ -172,10 +202,11 @@ def _audit(study: Any, kind: Any) -> Any:
 _CLAIM_EVENT = _audit(_CLAIMED, literal("claimed"))
 
 #: PostgreSQL: take the study, write the assignment and audit it in ONE statement (one round
-#: trip, its own transaction under autocommit); no row back means the study was not waiting.
-#: SQLite has no data-modifying CTEs, so there the three statements run in one transaction.
-#: (params: p_uid, p_reporter, p_sourcing, p_now, p_assignment, p_session, p_via, p_lease,
-#: p_reason, p_detail)
+#: trip, its own transaction under autocommit), for an active reporter in a session (read
+#: here: the session and its kind go on the assignment). No row back means the study was not
+#: waiting or the reporter may not pull. SQLite has no data-modifying CTEs, so there the
+#: three statements run in one transaction after ``WHO``. (params: p_uid, p_reporter, p_now,
+#: p_assignment, p_via, p_lease, p_reason, p_detail)
 CLAIM_IN_ONE: Select[Any] = select(_CLAIMED).add_cte(_CLAIM_ASSIGNMENT).add_cte(_CLAIM_EVENT)
 
 
