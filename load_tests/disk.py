@@ -27,9 +27,11 @@ class FsyncProbe:
         self._thread = threading.Thread(target=self._run, name="fsync-probe", daemon=True)
         self.samples_ms: list[tuple[float, float]] = []  # (seconds since start, fsync ms)
         self._started = 0.0
+        self.started_wall = 0.0  # time.time() at the start, to line samples up with requests
 
     def __enter__(self) -> FsyncProbe:
         self._started = time.monotonic()
+        self.started_wall = time.time()
         self._thread.start()
         return self
 
@@ -51,6 +53,15 @@ class FsyncProbe:
         finally:
             os.close(fd)
             self._path.unlink(missing_ok=True)
+
+    def stalls(self, over_ms: float = 100.0) -> list[tuple[float, float]]:
+        """Wall-clock (start, end) of every fsync that took longer than ``over_ms``: a commit
+        in that window waited at least as long."""
+        return [
+            (self.started_wall + at - ms / 1000, self.started_wall + at)
+            for at, ms in self.samples_ms
+            if ms > over_ms
+        ]
 
     def summary(self) -> dict[str, Any]:
         """p50 / p99 / max fsync time and the slowest samples (when, how long)."""

@@ -245,6 +245,22 @@ def worst_seconds_cpu(pulls_by_second: dict[str, Any] | None, cpu: CpuTimeline) 
     return lines
 
 
+def disk_stall_line(split: dict[str, int] | None, limit_ms: float) -> str | None:
+    """How many slow pulls came while the disk stalled, and how the rest of the run fared:
+    a commit waits for the flush, so a stalled disk holds up every pull then, whatever the
+    code does (a diagnosis printed beside the thresholds, never instead of them)."""
+    if split is None or not split["stalled_seconds"]:
+        return None
+    elsewhere = split["pulls_elsewhere"]
+    share = split["slow_elsewhere"] / elsewhere if elsewhere else 0.0
+    return (
+        f"the disk stalled (an fsync over 100 ms) in or just before {split['stalled_seconds']} "
+        f"seconds of the load: {split['slow_in_stalls']} of their {split['pulls_in_stalls']} "
+        f"pulls were over {limit_ms:.0f} ms; in the other seconds {split['slow_elsewhere']} "
+        f"of {elsewhere} ({share:.2%})"
+    )
+
+
 def table(stats: list[dict[str, Any]]) -> str:
     head = f"{'request':<44} {'reqs':>7} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6}"
     head += f" {'max':>7} {'req/s':>7}"
@@ -384,6 +400,12 @@ def main() -> int:
         print(line)
     disk_fsync = disk.summary()
     print(summary_line(disk_fsync))
+    by_stalls = (
+        timeline.split_by_stalls(pulls_by_second, disk.stalls()) if pulls_by_second else None
+    )
+    stall_line = disk_stall_line(by_stalls, t.P99_MS[t.NEXT_NAME])
+    if stall_line:
+        print(stall_line)
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
         print(f"  {name:<34} {seconds:7.1f} s  ({seconds / wall:4.0%} of one core)")
@@ -406,6 +428,7 @@ def main() -> int:
                     "server_next_p99_ms": p99_server,
                     "pulls_by_second": pulls_by_second,
                     "disk_fsync": disk_fsync,
+                    "pulls_by_disk_stalls": by_stalls,
                     "cpu_samples": by_second.samples,
                 }
             )

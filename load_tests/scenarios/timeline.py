@@ -59,6 +59,28 @@ def worst_seconds(data: dict[str, Any], n: int = 5) -> list[tuple[int, int, int]
     return [(second, count, pulls.get(second, 0)) for second, count in top]
 
 
+def split_by_stalls(
+    data: dict[str, Any], stalls: list[tuple[float, float]], after_s: float = 1.0
+) -> dict[str, int]:
+    """Pulls and slow pulls in the seconds a stall (wall-clock start, end) touched, or the
+    ``after_s`` after it (answers queued behind it come then), and in the rest of the run."""
+    started = data.get("started")
+    stalled: set[int] = set()
+    if started is not None:
+        for begin, end in stalls:
+            first, last = int(begin - started), int(end + after_s - started)
+            stalled.update(range(max(first, 0), last + 1))
+    pulls = {int(k): v for k, v in data["pulls"].items()}
+    slow = {int(k): v for k, v in data["slow"].items()}
+    return {
+        "stalled_seconds": len(stalled & set(pulls)),
+        "pulls_in_stalls": sum(v for k, v in pulls.items() if k in stalled),
+        "slow_in_stalls": sum(v for k, v in slow.items() if k in stalled),
+        "pulls_elsewhere": sum(v for k, v in pulls.items() if k not in stalled),
+        "slow_elsewhere": sum(v for k, v in slow.items() if k not in stalled),
+    }
+
+
 def install(events: Any) -> None:
     """Hook the timeline into Locust's events when the runner asked for one."""
     path = os.environ.get(ENV)

@@ -27,6 +27,17 @@ def test_the_fsync_probe_samples_the_disk_and_cleans_up(tmp_path: Path) -> None:
     assert "p99" in summary_line(summary) and "of" in summary_line(summary)
     assert list(tmp_path.iterdir()) == []  # its scratch file is gone
     assert summary_line(FsyncProbe(tmp_path).summary()).endswith("no samples")
+    assert probe.started_wall <= time.time()
+
+
+def test_a_slow_fsync_is_a_stall_in_wall_clock_time(tmp_path: Path) -> None:
+    """Samples are kept as (seconds since the start, ms) when the fsync returned; a stall is
+    the wall-clock window it covered."""
+    probe = FsyncProbe(tmp_path)
+    probe.started_wall = 1000.0
+    probe.samples_ms = [(1.0, 150.0), (2.0, 5.0), (3.5, 100.0), (4.0, 2000.0)]
+    assert probe.stalls() == [(1000.85, 1001.0), (1002.0, 1004.0)]
+    assert probe.stalls(over_ms=1000) == [(1002.0, 1004.0)]
 
 
 def test_the_cpu_split_tells_the_niced_sweeper_from_the_api_workers() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from load_tests import thresholds as t
-from load_tests.run_load import worst_seconds_line
+from load_tests.run_load import disk_stall_line, worst_seconds_line
 from load_tests.scenarios import timeline
 
 
@@ -83,3 +83,28 @@ def test_nothing_is_hooked_without_the_runner_asking(monkeypatch: pytest.MonkeyP
     events = _Events()
     timeline.install(events)
     assert not events.request.listeners and not events.quitting.listeners
+
+
+def test_slow_pulls_are_split_by_the_seconds_the_disk_stalled() -> None:
+    """A stall marks the seconds it touched and the one after (answers queued behind it);
+    the rest of the run is counted apart, so a tail made by the disk is told from one that
+    is not."""
+    record = timeline.PullTimeline(limit_ms=50)
+    for second, answers in enumerate([(10, 0), (10, 0), (10, 9), (10, 4), (10, 1), (10, 0)]):
+        pulls, slow = answers
+        for i in range(pulls):
+            record.record(t.NEXT_NAME, 80 if i < slow else 5, 1000.0 + second + 0.5)
+    data = record.as_json()  # started at 1000.5: second k is [1000.5 + k, 1001.5 + k)
+    stall = (1002.6, 1003.2)  # an fsync of 600 ms, in second 2, ending in second 2
+    split = timeline.split_by_stalls(data, [stall])
+    assert split == {
+        "stalled_seconds": 2,  # seconds 2 and 3 (the second after the stall's end)
+        "pulls_in_stalls": 20,
+        "slow_in_stalls": 13,
+        "pulls_elsewhere": 40,
+        "slow_elsewhere": 1,
+    }
+    assert timeline.split_by_stalls(data, [])["slow_elsewhere"] == 14
+    line = disk_stall_line(split, 50)
+    assert line is not None and "13 of their 20" in line and "1 of 40 (2.50%)" in line
+    assert disk_stall_line(timeline.split_by_stalls(data, []), 50) is None
