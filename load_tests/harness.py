@@ -31,6 +31,29 @@ def fresh_postgres(url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
+def vacuum_analyze(url: str) -> None:
+    """VACUUM ANALYZE a freshly seeded database, as ``pgbench -i`` does after loading.
+
+    A database created and bulk-loaded a moment ago has no planner statistics until
+    autovacuum's first analyze (a minute or more; never, on a server with autovacuum off).
+    Without them PostgreSQL took the status index for the outsourcing policy's "these 50 ids"
+    update and read every waiting study's entry: 15-30 ms a statement instead of 0.3 ms
+    (docs/load.md, §1, 3 Dec 2026, fourth session)."""
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def autovacuum_setting(url: str) -> str:
+    """The server's ``autovacuum`` setting ("on" in production; CI servers may turn it off)."""
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        setting = str(conn.execute(sqlalchemy.text("SHOW autovacuum")).scalar())
+    engine.dispose()
+    return setting
+
+
 @dataclass
 class Running:
     url: str

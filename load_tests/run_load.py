@@ -32,7 +32,7 @@ from load_tests import thresholds as t
 from load_tests.bench_http import audit
 from load_tests.cpu import CpuTimeline, reading
 from load_tests.disk import FsyncProbe, summary_line
-from load_tests.harness import ADMIN, Running, fresh_postgres
+from load_tests.harness import ADMIN, Running, autovacuum_setting, fresh_postgres, vacuum_analyze
 from load_tests.private_redis import PrivateRedis
 from load_tests.profile_summary import summarise
 from load_tests.scenarios import timeline
@@ -332,6 +332,8 @@ def main() -> int:
         ):
             started = time.perf_counter()
             ctx = seed_service(service, t.REPORTERS, t.BACKLOG)
+            if database_url:
+                vacuum_analyze(database_url)  # planner statistics for the seeded backlog
             print(
                 f"seeded {len(ctx['reporters'])} reporters and {t.BACKLOG} studies "
                 f"in {time.perf_counter() - started:.0f} s; load for {args.seconds} s ..."
@@ -393,6 +395,8 @@ def main() -> int:
         f"{'PostgreSQL' if database_url else 'SQLite'}"
     )
     print(f"reading scaled to {args.read_seconds_per_wu:g} s per work unit")
+    if database_url:
+        print(f"PostgreSQL autovacuum: {autovacuum_setting(database_url)}")
     print(f"server-side worklist/next p99 (histogram bucket bound): {p99_server} ms")
     print(f"audit: {checked}")
     print(worst_seconds_line(pulls_by_second))
