@@ -27,7 +27,13 @@ import httpx
 import sqlalchemy
 
 from connectors.simulator import generate_studies
-from load_tests.harness import fresh_postgres, percentile, seed_sites, serve_subprocess
+from load_tests.harness import (
+    fresh_postgres,
+    percentile,
+    seed_sites,
+    serve_subprocess,
+    vacuum_analyze,
+)
 from worklist.demo import seed
 
 
@@ -328,6 +334,8 @@ def run(
                     headers={"Authorization": f"Bearer {feed}"},
                 ).raise_for_status()
             loaded_at = datetime.now(UTC)
+            if database_url:
+                vacuum_analyze(database_url)  # planner statistics for the loaded backlog
             tokens = []
             for rid in team:
                 token = service.token("reporter", rid)
