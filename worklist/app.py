@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, *, run_sweeper_task: bool = Tru
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = open_services(settings)
+        for warning in database.server_warnings(services.engine):
+            log.warning(warning)
         services.hot_engine = database.make_hot_engine(
             settings.resolved_database_url(), settings.hot_path_connections
         )

@@ -37,6 +37,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def autovacuum_warning(setting: str) -> str | None:
+    """What to tell an operator whose PostgreSQL has ``autovacuum`` at ``setting``."""
+    if setting.strip().lower() in ("on", "true", "1"):
+        return None
+    return (
+        "PostgreSQL's autovacuum is off: every claim, completion and sweep rewrites study and "
+        "assignment rows, and without vacuum and analyze their dead rows and missing "
+        "statistics slow the claim path; turn it on (the default) or vacuum these tables on "
+        "a schedule"
+    )
+
+
+def server_warnings(engine: Engine) -> list[str]:
+    """Settings of the database server that will hurt the service, read at start-up."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        setting = str(conn.exec_driver_sql("SHOW autovacuum").scalar())
+    warning = autovacuum_warning(setting)
+    return [warning] if warning else []
+
+
 def checkpoint(engine: Engine) -> None:
     """Copy what the WAL holds into the SQLite file without waiting for readers or writers
     (nothing to do on PostgreSQL)."""
