@@ -247,11 +247,19 @@ class Backend:
     claim: Callable[[str, int], str | None]
     complete: Callable[[str, str, int], bool]
     add: Callable[[Sequence[QueuedStudy], int], None]
+    # Redis only: how many bucket heads the last claim's script walked (reason.heads_scanned)
+    last_walk: Callable[[], int | None] = lambda: None
+    # Redis only: one call of an empty script, timed beside each claim as the machine's floor
+    empty_call: Callable[[], None] | None = None
 
 
 def _redis_backend(alloc: Allocator) -> Backend:
+    walked: list[int | None] = [None]
+    empty_script = alloc._r.script_load("return 1")
+
     def claim(rid: str, now: int) -> str | None:
         c = alloc.claim(rid, now, LEASE_MS)
+        walked[0] = None if c is None else int(c.reason.get("heads_scanned", 0))
         return None if c is None else c.study_id
 
     return Backend(
@@ -259,7 +267,43 @@ def _redis_backend(alloc: Allocator) -> Backend:
         claim,
         alloc.complete,
         lambda studies, now: alloc.enqueue(studies, now) and None,
+        lambda: walked[0],
+        lambda: alloc._r.evalsha(empty_script, 0) and None,
     )
+
+
+LONG_WALK = 32  # heads: most claims stop within the first chunks (4 + 8 + 16 + ...)
+
+
+def walk_summary(
+    lat_s: Sequence[float], walks: Sequence[int | None], who: Sequence[str]
+) -> dict[str, Any]:
+    """What the slow claims have in common: how many bucket heads each one walked.
+
+    The claim script's work grows with the heads it walks before no later head can win, not
+    with the queue's length; this splits the latency by that walk, so a p99 over target says
+    whether long walks (and whose) or something outside the script made it."""
+    pairs = [(x * 1e3, w) for x, w in zip(lat_s, walks, strict=True) if w is not None]
+    if not pairs:
+        return {}
+    kinds = [rid.rstrip("0123456789") for rid, w in zip(who, walks, strict=True) if w is not None]
+    long_by_kind = {
+        kind: sum(1 for k, (_, w) in zip(kinds, pairs, strict=True) if k == kind and w > LONG_WALK)
+        for kind in sorted(set(kinds))
+    }
+    slowest = sorted(pairs)[-max(1, len(pairs) // 100) :]
+    long = [ms for ms, w in pairs if w > LONG_WALK]
+    short = [ms for ms, w in pairs if w <= LONG_WALK]
+    heads = [float(w) for _, w in pairs]
+    return {
+        "heads_scanned_p50": _pct(heads, 0.50),
+        "heads_scanned_p99": _pct(heads, 0.99),
+        "heads_scanned_median_of_slowest_1pct": statistics.median(w for _, w in slowest),
+        f"share_walking_over_{LONG_WALK}": round(len(long) / len(pairs), 4),
+        f"p99_ms_walking_over_{LONG_WALK}": round(_pct(long, 0.99), 4) if long else None,
+        f"p99_ms_walking_up_to_{LONG_WALK}": round(_pct(short, 0.99), 4) if short else None,
+        f"walks_over_{LONG_WALK}_by_reporter_kind": long_by_kind,
+    }
 
 
 def _pg_backend(pg: PgAllocator) -> Backend:
@@ -275,6 +319,9 @@ def _single_claimer(
 ) -> dict[str, Any]:
     """One claimer, round-robin over the on-duty reporters; only the claim call is timed."""
     lat: list[float] = []
+    walks: list[int | None] = []
+    who: list[str] = []
+    floor: list[float] = []
     empty = 0
     done = 0
     for i in range(len(rids)):  # warm-up: connections, prepared statements, script cache
@@ -289,6 +336,12 @@ def _single_claimer(
         t0 = time.perf_counter()
         sid = b.claim(rid, now)
         lat.append(time.perf_counter() - t0)
+        walks.append(b.last_walk())
+        who.append(rid)
+        if b.empty_call is not None:
+            t0 = time.perf_counter()
+            b.empty_call()
+            floor.append(time.perf_counter() - t0)
         if sid is None:
             empty += 1
         else:
@@ -300,6 +353,12 @@ def _single_claimer(
         if time.perf_counter() - start > budget_s and i >= 200:
             break
     out: dict[str, Any] = _summary(lat)
+    walk = walk_summary(lat, walks, who)
+    if walk:
+        out["walk"] = walk
+    if floor:
+        # the same machine at the same moments, doing nothing: what no script change can remove
+        out["empty_script_call"] = _summary(floor)
     out["empty_claims"] = empty
     out["stopped_early_by_time_budget"] = len(lat) < claims
     return out
