@@ -6,6 +6,7 @@ new connections evenly over them (a shared accept socket lets one busy worker ta
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -39,6 +40,27 @@ def serve_one(host: str, port: int, reuse_port: bool) -> None:
 
 
 SWEEPER_NICENESS = 10
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _own_scheduling_group() -> None:
+    """Put this process in a session of its own, stopping when its parent dies.
+
+    Linux with autogroup on (most distributions) shares the CPU between sessions first and
+    only then between the processes of one session, so niceness ranks the sweeper only
+    against the API workers: its bursts still counted against their session's share, while
+    every PostgreSQL backend (each calls setsid) competes as a session of its own. In its own
+    session the sweeper takes from nobody's share in particular (docs/load.md, §1, fourth
+    session). Out of the service's process group, a kill of that group no longer reaches it,
+    so the kernel sends it SIGTERM when the parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def sweep_process() -> None:
@@ -49,6 +71,7 @@ def sweep_process() -> None:
     from worklist.stopping import stop_event
 
     stop = stop_event(signal.SIGTERM)
+    _own_scheduling_group()
     # A backlog pass (thousands of widenings, a prediction over every waiting study) is a CPU
     # burst; at a lower priority it yields the cores to reporters' requests.
     os.nice(SWEEPER_NICENESS)

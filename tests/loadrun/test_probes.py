@@ -3,6 +3,7 @@ niced sweeper apart from the API workers (both read from the real OS, as in a ru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,21 +42,26 @@ def test_a_slow_fsync_is_a_stall_in_wall_clock_time(tmp_path: Path) -> None:
 
 
 def test_the_cpu_split_tells_the_niced_sweeper_from_the_api_workers() -> None:
-    """A process group like `worklist serve --workers N`: the leader and one child at the
-    sweeper's niceness; each lands in its own group and nothing else of ours does."""
+    """A process group like `worklist serve --workers N`: the leader, and children at the
+    sweeper's niceness, in the group or (as the sweeper now runs) in a session of their own;
+    each lands in its own CPU group and nothing else of ours does."""
+    nice = f"nice -n {SWEEPER_NICENESS} sleep 30"
     service = subprocess.Popen(
-        ["bash", "-c", f"nice -n {SWEEPER_NICENESS} sleep 30 & echo $!; sleep 30"],
+        ["bash", "-c", f"{nice} & echo $!; setsid {nice} & echo $!; sleep 30"],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+    own_session = -1
     try:
         assert service.stdout is not None
-        niced = int(service.stdout.readline())
+        niced, own_session = int(service.stdout.readline()), int(service.stdout.readline())
         deadline = time.monotonic() + 5  # `nice` lowers its priority just after the fork
-        while os.getpriority(os.PRIO_PROCESS, niced) != SWEEPER_NICENESS:
-            assert time.monotonic() < deadline, "the child never took the sweeper's niceness"
-            time.sleep(0.01)
+        for pid in (niced, own_session):
+            while os.getpriority(os.PRIO_PROCESS, pid) != SWEEPER_NICENESS:
+                assert time.monotonic() < deadline, "a child never took the sweeper's niceness"
+                time.sleep(0.01)
+        assert os.getsid(own_session) == own_session != os.getsid(service.pid)
         groups = cpu_groups(service.pid, locust_pid=-1, redis_pid=-1)
 
         def first_group(pid: int) -> str | None:
@@ -63,11 +69,15 @@ def test_the_cpu_split_tells_the_niced_sweeper_from_the_api_workers() -> None:
             return next((g for g, test in groups.items() if test("", pid, pgrp)), None)
 
         assert first_group(niced) == "service's sweeper (niced)"
+        assert first_group(own_session) == "service's sweeper (niced)"
         assert first_group(service.pid) == "service (API workers)"
         assert first_group(os.getpid()) is None
     finally:
         os.killpg(service.pid, signal.SIGKILL)
         service.wait(timeout=10)
+        if own_session > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(own_session, signal.SIGKILL)
 
 
 def test_the_worst_seconds_say_who_had_the_cores_then() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 import redis
 
 from worklist.embedded import free_port, wait_ready
+from worklist.serving import SWEEPER_NICENESS
 
 WORKLIST = [sys.executable, "-m", "worklist.cli"]
 
@@ -155,31 +157,58 @@ def test_serve_with_workers_and_a_sweeper_process(env: dict[str, str]) -> None:
         server.wait(timeout=30)
 
 
+def _children(parent: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(name))
+    return found
+
+
 def test_one_worker_with_a_shared_redis_sweeps_in_its_own_process(env: dict[str, str]) -> None:
     """A backlog pass must not take the API process's GIL: beside a shared Redis, even one
-    worker gets a separate sweeper process (the embedded Redis keeps it in-process)."""
+    worker gets a separate sweeper process (the embedded Redis keeps it in-process). The
+    sweeper runs in a session of its own (its CPU is not the API workers' share), so killing
+    the service's process group misses it: it must still stop when the service dies."""
     port = free_port()
     server = subprocess.Popen(
         [*WORKLIST, "serve", "--port", str(port)], env=env, start_new_session=True
     )
+    sweeper = -1
     try:
         wait_ready(f"http://127.0.0.1:{port}", timeout=60)
-        group = [
-            Path(f"/proc/{pid}/cmdline").read_bytes()
-            for pid in os.listdir("/proc")
-            if pid.isdigit() and _pgid(int(pid)) == server.pid
-        ]
-        spawned = [c for c in group if b"multiprocessing.spawn" in c]
-        assert len(spawned) == 2, group  # the sweeper and the one API worker
+        children = _children(server.pid)
+        cmdlines = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children}
+        spawned = [pid for pid, c in cmdlines.items() if b"multiprocessing.spawn" in c]
+        assert len(spawned) == 2, cmdlines  # the sweeper and the one API worker
+        own = [pid for pid in spawned if os.getsid(pid) == pid]
+        assert len(own) == 1, "exactly one child (the sweeper) leads a session of its own"
+        sweeper = own[0]
+        assert os.getpriority(os.PRIO_PROCESS, sweeper) == SWEEPER_NICENESS
+        os.killpg(server.pid, signal.SIGKILL)  # a crash: no handler runs
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{sweeper}").exists() and _state(sweeper) != "Z":
+            assert time.monotonic() < deadline, "the sweeper outlived the service"
+            time.sleep(0.1)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        if sweeper > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(sweeper, signal.SIGKILL)
 
 
-def _pgid(pid: int) -> int | None:
+def _state(pid: int) -> str | None:
     try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
         return None
 
 
