@@ -43,24 +43,45 @@ SWEEPER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+def _stop_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGTERM when the service's main process (``parent``) dies, however
+    it dies: the workers and the sweeper then stop together, instead of API workers serving
+    on with nobody expiring leases (Linux; ``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _own_scheduling_group() -> None:
-    """Put this process in a session of its own, stopping when its parent dies.
+    """Put this process in a session of its own (Linux).
 
     Linux with autogroup on (most distributions) shares the CPU between sessions first and
-    only then between the processes of one session, so niceness ranks the sweeper only
+    only then between the processes of one session, so niceness ranked the sweeper only
     against the API workers: its bursts still counted against their session's share, while
     every PostgreSQL backend (each calls setsid) competes as a session of its own. In its own
     session the sweeper takes from nobody's share in particular (docs/load.md, §1, fourth
-    session). Out of the service's process group, a kill of that group no longer reaches it,
-    so the kernel sends it SIGTERM when the parent dies (PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    os.setsid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+    session). A process that already leads its group (``worklist sweeper`` run on its own,
+    under systemd or a shell) may not call setsid, and has its own session anyway."""
+    if sys.platform.startswith("linux") and os.getpgid(0) != os.getpid():
+        os.setsid()
+
+
+def spawned_sweeper(parent: int) -> None:
+    """The sweeper as ``serve_many`` runs it: in a session of its own, stopping with the
+    service (a kill of the service's process group no longer reaches it)."""
+    _stop_with_parent(parent)
+    _own_scheduling_group()
+    sweep_process()
+
+
+def spawned_worker(parent: int, host: str, port: int) -> None:
+    """An API worker as ``serve_many`` runs it: stopping with the service."""
+    _stop_with_parent(parent)
+    serve_one(host, port, True)
 
 
 def sweep_process() -> None:
@@ -71,7 +92,6 @@ def sweep_process() -> None:
     from worklist.stopping import stop_event
 
     stop = stop_event(signal.SIGTERM)
-    _own_scheduling_group()
     # A backlog pass (thousands of widenings, a prediction over every waiting study) is a CPU
     # burst; at a lower priority it yields the cores to reporters' requests.
     os.nice(SWEEPER_NICENESS)
@@ -85,10 +105,11 @@ def sweep_process() -> None:
 def serve_many(host: str, port: int, workers: int) -> None:
     """Start ``workers`` API processes and one sweeper; stop them all on SIGTERM/SIGINT."""
     ctx = multiprocessing.get_context("spawn")
-    processes = [ctx.Process(target=sweep_process, name="worklist-sweeper")]
+    me = os.getpid()
+    processes = [ctx.Process(target=spawned_sweeper, args=(me,), name="worklist-sweeper")]
     os.environ["WORKLIST_RUN_SWEEPER"] = "false"  # the API workers leave housekeeping to it
     processes += [
-        ctx.Process(target=serve_one, args=(host, port, True), name=f"worklist-{i}")
+        ctx.Process(target=spawned_worker, args=(me, host, port), name=f"worklist-{i}")
         for i in range(workers)
     ]
     for process in processes:

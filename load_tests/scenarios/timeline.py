@@ -11,6 +11,7 @@ unset.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -68,8 +69,9 @@ def split_by_stalls(
     stalled: set[int] = set()
     if started is not None:
         for begin, end in stalls:
-            first, last = int(begin - started), int(end + after_s - started)
-            stalled.update(range(max(first, 0), last + 1))
+            first = math.floor(begin - started)
+            last = math.floor(end + after_s - started)
+            stalled.update(range(max(first, 0), last + 1))  # empty when it ended before
     pulls = {int(k): v for k, v in data["pulls"].items()}
     slow = {int(k): v for k, v in data["slow"].items()}
     return {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy
 
 from load_tests.harness import autovacuum_setting, vacuum_analyze
 
 
+@pytest.mark.postgres
 def test_a_freshly_loaded_table_gets_planner_statistics(postgres_schema_url: str) -> None:
     """Bulk-loaded rows have no statistics until something analyzes them; the harness does,
     after seeding, so the run's plans are those of a database in service."""

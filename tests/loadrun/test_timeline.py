@@ -105,6 +105,8 @@ def test_slow_pulls_are_split_by_the_seconds_the_disk_stalled() -> None:
         "slow_elsewhere": 1,
     }
     assert timeline.split_by_stalls(data, [])["slow_elsewhere"] == 14
+    # a stall that ended more than a second before the first answer touches no second
+    assert timeline.split_by_stalls(data, [(998.0, 999.2)])["stalled_seconds"] == 0
     line = disk_stall_line(split, 50)
     assert line is not None and "13 of their 20" in line and "1 of 40 (2.50%)" in line
     assert disk_stall_line(timeline.split_by_stalls(data, []), 50) is None

@@ -385,6 +385,22 @@ def test_a_claim_is_one_statement_on_postgresql_and_one_transaction_on_sqlite(
     assert [tuple(r) for r in sessions] == [(open_session, "core")]
 
 
+def test_a_reporter_deactivated_through_the_api_is_refused_as_inactive(
+    client: TestClient,
+) -> None:
+    """A deactivation takes the reporter off duty in Redis too; the refusal still says why
+    (403), on PostgreSQL after the network was cached as on SQLite."""
+    setup_network(client)
+    me = reporter(client, "r1")
+    client.post("/api/v1/studies", json=[study("39.1"), study("39.2")])
+    client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+    assert client.post("/api/v1/worklist/next", headers=me).status_code == 200
+    put_reporter(client, "r1", active=False)
+    refused = client.post("/api/v1/worklist/next", headers=me)
+    assert refused.status_code == 403, refused.text
+    assert "inactive" in refused.json()["detail"]
+
+
 @pytest.mark.parametrize("change", ["deactivated", "session ended"])
 def test_a_pull_refused_by_the_database_hands_the_study_back(
     client: TestClient, change: str

@@ -108,6 +108,8 @@ async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | N
             try:
                 claim = allocator.claim(reporter_id, _ms(now), lease_ms)
             except NotOnDuty as e:
+                if who is None:  # say why as the database has it (403 for a deactivation)
+                    await _who(conn, reporter_id)
                 raise FlowError(409, "start a session before pulling cases") from e
             if claim is None:
                 return None
@@ -131,9 +133,9 @@ async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | N
                     params |= {"p_sourcing": who.session_kind, "p_session": who.session_id}
                     row = await _claim_in_three(conn, params)
                 if row is None:
+                    await _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
                     if one_statement:  # not waiting, or the reporter may not pull: which?
                         await _who(conn, reporter_id)
-                    await _drop_or_return(conn, allocator, reporter_id, claim.study_id, now)
                     continue
             except Exception:
                 await conn.rollback()
