@@ -9,28 +9,29 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat(pid_dir: Path) -> tuple[str, int, float] | None:
-    """(command name, process group, CPU seconds) of one process, None if it went away."""
+def _stat(pid_dir: Path) -> tuple[str, int, int, float] | None:
+    """(command name, process group, parent, CPU seconds) of one process, None if it went
+    away."""
     try:
         raw = (pid_dir / "stat").read_text()
     except OSError:
         return None
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2 :].split()
-    # fields[0] is state (field 3); pgrp is field 5, utime 14, stime 15
-    return name, int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
+    # fields[0] is state (field 3); ppid is field 4, pgrp 5, utime 14, stime 15
+    return name, int(fields[2]), int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def snapshot(groups: dict[str, Callable[[str, int, int], bool]]) -> dict[str, float]:
-    """CPU seconds so far per named group; a group is a test on (name, pid, pgrp)."""
+def snapshot(groups: dict[str, Callable[[str, int, int, int], bool]]) -> dict[str, float]:
+    """CPU seconds so far per named group; a group is a test on (name, pid, pgrp, ppid)."""
     out = dict.fromkeys(groups, 0.0)
     for pid_dir in Path("/proc").glob("[0-9]*"):
         found = _stat(pid_dir)
         if found is None:
             continue
-        name, pgrp, seconds = found
+        name, pgrp, ppid, seconds = found
         for group, test in groups.items():
-            if test(name, int(pid_dir.name), pgrp):
+            if test(name, int(pid_dir.name), pgrp, ppid):
                 out[group] += seconds
                 break
     return out
@@ -49,7 +50,7 @@ def machine_seconds() -> dict[str, float]:
     return {MACHINE: (sum(parts[:7]) - idle) / TICKS, STEAL: steal / TICKS}
 
 
-def reading(groups: dict[str, Callable[[str, int, int], bool]]) -> dict[str, float]:
+def reading(groups: dict[str, Callable[[str, int, int, int], bool]]) -> dict[str, float]:
     """Every group's CPU seconds so far, with the machine's busy and stolen seconds."""
     return {**snapshot(groups), **machine_seconds()}
 

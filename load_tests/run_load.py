@@ -289,26 +289,17 @@ def _niceness(pid: int) -> int | None:
         return None
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # gone
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])  # field 4, after "(comm) state"
-
-
 def cpu_groups(service_pid: int, locust_pid: int, redis_pid: int) -> dict[str, Any]:
     """Who uses the CPU: the sweeper, the API workers, Locust, Redis, PostgreSQL (shared)."""
     return {
         # the sweeper runs in a session of its own (serving._own_scheduling_group)
-        "service's sweeper (niced)": lambda _n, pid, pgrp: (
-            (pgrp == service_pid or _parent(pid) == service_pid)
-            and _niceness(pid) == SWEEPER_NICENESS
+        "service's sweeper (niced)": lambda _n, pid, pgrp, ppid: (
+            service_pid in (pgrp, ppid) and _niceness(pid) == SWEEPER_NICENESS
         ),
-        "service (API workers)": lambda _n, _p, pgrp: pgrp == service_pid,
-        "locust (load generator)": lambda _n, pid, _g: pid == locust_pid,
-        "redis-server (private)": lambda _n, pid, _g: pid == redis_pid,
-        "postgres (shared server)": lambda name, _p, _g: name == "postgres",
+        "service (API workers)": lambda _n, _p, pgrp, _pp: pgrp == service_pid,
+        "locust (load generator)": lambda _n, pid, _g, _pp: pid == locust_pid,
+        "redis-server (private)": lambda _n, pid, _g, _pp: pid == redis_pid,
+        "postgres (shared server)": lambda name, _p, _g, _pp: name == "postgres",
     }
 
 

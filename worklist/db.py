@@ -8,6 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from worklist.sqlite_writers import PASSIVE_CHECKPOINT, queue_writers
@@ -53,8 +54,11 @@ def server_warnings(engine: Engine) -> list[str]:
     """Settings of the database server that will hurt the service, read at start-up."""
     if engine.dialect.name != "postgresql":
         return []
-    with engine.connect() as conn:
-        setting = str(conn.exec_driver_sql("SHOW autovacuum").scalar())
+    try:
+        with engine.connect() as conn:
+            setting = str(conn.exec_driver_sql("SHOW autovacuum").scalar())
+    except SQLAlchemyError as e:  # advisory: never the reason the service does not start
+        return [f"could not read PostgreSQL's autovacuum setting ({type(e).__name__})"]
     warning = autovacuum_warning(setting)
     return [warning] if warning else []
 

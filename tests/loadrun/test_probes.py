@@ -65,8 +65,8 @@ def test_the_cpu_split_tells_the_niced_sweeper_from_the_api_workers() -> None:
         groups = cpu_groups(service.pid, locust_pid=-1, redis_pid=-1)
 
         def first_group(pid: int) -> str | None:
-            pgrp = os.getpgid(pid)
-            return next((g for g, test in groups.items() if test("", pid, pgrp)), None)
+            pgrp, ppid = os.getpgid(pid), int(Path(f"/proc/{pid}/stat").read_text().split()[3])
+            return next((g for g, test in groups.items() if test("", pid, pgrp, ppid)), None)
 
         assert first_group(niced) == "service's sweeper (niced)"
         assert first_group(own_session) == "service's sweeper (niced)"
@@ -103,7 +103,7 @@ def test_a_live_cpu_timeline_sees_a_busy_process() -> None:
         ["python3", "-c", "import time\nt=time.time()\nwhile time.time()-t<1.5: pass"]
     )
     try:
-        groups = {"spinner": lambda _n, pid, _g: pid == spinner.pid}
+        groups = {"spinner": lambda _n, pid, _g, _pp: pid == spinner.pid}
         record = CpuTimeline()
         for _ in range(4):
             record.add(time.time(), reading(groups))

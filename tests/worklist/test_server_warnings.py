@@ -33,6 +33,17 @@ def test_the_postgresql_server_is_read_as_it_is(postgres_schema_url: str) -> Non
     assert warnings == ([] if setting == "on" else [database.autovacuum_warning(setting)])
 
 
+def test_a_server_that_cannot_be_asked_is_a_warning_not_a_failure() -> None:
+    engine = sqlalchemy.create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
+    try:
+        (warning,) = database.server_warnings(engine)
+    finally:
+        engine.dispose()
+    assert warning.startswith("could not read PostgreSQL's autovacuum setting")
+
+
 def test_sqlite_has_nothing_to_warn_about(tmp_path: Path) -> None:
     engine = database.make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
