@@ -127,7 +127,7 @@ async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | N
             }
             try:
                 if one_statement:
-                    row = (await conn.execute(sql.CLAIM_IN_ONE, params)).first()
+                    row = await conn.first(sql.CLAIM_IN_ONE, params)
                 else:
                     assert who is not None  # SQLite always looks the reporter up first
                     params |= {"p_sourcing": who.session_kind, "p_session": who.session_id}
@@ -213,7 +213,7 @@ async def _drop_or_return(
 
 async def _open_assignment(conn: HotConnection, reporter_id: str, assignment_id: str) -> Any:
     """The caller's live assignment joined to its study, or the right HTTP refusal."""
-    row = (await conn.execute(sql.OPEN_ASSIGNMENT, {"p_assignment": assignment_id})).first()
+    row = await conn.first(sql.OPEN_ASSIGNMENT, {"p_assignment": assignment_id})
     if row is None:
         raise FlowError(404, "no such assignment")
     if row.reporter_id != reporter_id:
@@ -268,7 +268,7 @@ async def _finish(
             else None
         )
         if one_statement and outcome_sql != "expired" and rule is None:
-            finished = await conn.execute(
+            finished = await conn.first(
                 sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
                 {
                     "p_assignment": assignment_id,
@@ -281,8 +281,10 @@ async def _finish(
                     "p_detail": detail,
                 },
             )
+            if finished is None:  # the assignment's study is gone: not a state we can answer
+                raise RuntimeError(f"assignment {assignment_id} found no study to finish")
             # plain str keys: a CTE's labels are str subclasses, which orjson refuses
-            return {str(k): v for k, v in finished.one()._mapping.items()}
+            return {str(k): v for k, v in finished._mapping.items()}
         if one_statement:  # several statements from here: back to a real transaction
             await conn.commit()
             await conn.autocommit(False)

@@ -1,0 +1,126 @@
+"""The hot path's usual PostgreSQL statements, run on psycopg's cursor instead of through
+SQLAlchemy's execute.
+
+Why: for a statement returning a study's 29 columns, SQLAlchemy's execute (parameter
+processing, the cursor result, its metadata and Row) cost about four times the CPU psycopg
+spends running it (500 against 120 µs in one run on this machine, docs/load.md §1). A pull and
+its completion run three such statements, the most frequent calls in the product.
+
+What stays SQLAlchemy's: the statement is compiled by SQLAlchemy's PostgreSQL dialect, its
+parameters go through the column types' bind processors (``UTCDateTime`` stores naive UTC,
+JSON goes as psycopg's ``Json``), its values come back through their result processors (an
+aware UTC datetime), it runs on the pool's own connection, errors are wrapped and a dropped
+connection invalidated as SQLAlchemy does, and engine-level ``before_cursor_execute`` /
+``after_cursor_execute`` listeners still see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import psycopg
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+
+Processor = Callable[[Any], Any]
+
+
+class Record:
+    """One row as a mapping (``_mapping``) with attribute access, as a SQLAlchemy Row has."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class DriverStatement:
+    """One SELECT (data-modifying CTEs included) compiled once for psycopg."""
+
+    statement: Select[Any]
+    _compiled: Any = field(default=None, init=False, repr=False)
+    _binds: dict[str, Processor] = field(default_factory=dict, init=False, repr=False)
+    _names: tuple[str, ...] = field(default=(), init=False, repr=False)
+    _results: tuple[Processor | None, ...] | None = field(default=None, init=False, repr=False)
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> Record | None:
+        """Run on ``conn``'s psycopg connection (autocommit: the caller's choice) and return
+        the first row, or None when the statement returned none."""
+        dialect = conn.dialect
+        if self._compiled is None:
+            self._compile(dialect)
+        text: str = self._compiled.string
+        values = self._values(params)
+        pooled = conn.connection
+        driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        events = conn._has_events or conn.engine._has_events
+        try:
+            with driver.cursor() as cursor:
+                if events:
+                    conn.dispatch.before_cursor_execute(conn, cursor, text, values, None, False)
+                cursor.execute(text, values)
+                row = cursor.fetchone()
+                if events:
+                    conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
+                if row is None:
+                    return None
+                if self._results is None:
+                    self._results = self._result_processors(dialect, cursor.description or [])
+        except psycopg.Error as error:
+            invalidated = dialect.is_disconnect(cast(Any, error), pooled, None)
+            if invalidated:  # as SQLAlchemy does, so the pool replaces it without a reset
+                conn.invalidate(error)
+            raise DBAPIError.instance(  # SQLAlchemy's wrapping: OperationalError is a 503
+                text,
+                values,
+                error,
+                psycopg.Error,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from error
+        return Record(
+            {
+                name: value if process is None else process(value)
+                for name, process, value in zip(self._names, self._results, row, strict=True)
+            }
+        )
+
+    def _compile(self, dialect: Any) -> None:
+        compiled = self.statement.compile(dialect=dialect)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a statement with Python-side column defaults needs SQLAlchemy")
+        names = tuple(str(column.key) for column in self.statement.selected_columns)
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate result column names in {names}")
+        self._binds = {
+            name: process
+            for bind, name in compiled.bind_names.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        self._names = names
+        self._compiled = compiled
+
+    def _values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every bind of the statement (its literals too), through its type's processor."""
+        values: dict[str, Any] = self._compiled.construct_params(params)
+        for name, process in self._binds.items():
+            values[name] = process(values[name])
+        return values
+
+    def _result_processors(self, dialect: Any, description: Any) -> tuple[Processor | None, ...]:
+        """Each column's result processor, for the type codes this server sends."""
+        columns = list(self.statement.selected_columns)
+        return tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
+            for column, described in zip(columns, description, strict=True)
+        )
