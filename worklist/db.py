@@ -116,12 +116,21 @@ def make_loop_engine(url: str) -> Engine:
     It is used by that thread alone, so a checkout never waits; a shared pool could deadlock
     the loop behind sessions that only the loop can close. PostgreSQL gets a short connect
     timeout (a blocked loop stalls every request) and no pre-ping (a dropped connection is
-    replaced on the next request instead of costing a round trip on every one).
+    replaced on the next request instead of costing a round trip on every one), and stays in
+    autocommit, which the path's usual statements want (each is a transaction of its own):
+    switching to it on every checkout and back on every return cost CPU on every request. The
+    rare paths of several statements switch to a transaction themselves
+    (``HotConnection.autocommit``), and the pool switches back when they return it.
     """
     if url.startswith("sqlite"):
         return _one_sqlite_connection(url, pool_timeout=5, polite=False)
     return create_engine(
-        url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args={"connect_timeout": 3}
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+        isolation_level="AUTOCOMMIT",
     )
 
 

@@ -13,10 +13,12 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.conftest import ADMIN_TOKEN
 from tests.worklist.helpers import reporter, services_of, setup_network, study
 from worklist.app import create_app
+from worklist.reviews.sampling import REVIEW
 from worklist.settings import Settings
 
 WAIT_SECONDS = 10
@@ -143,3 +145,36 @@ def test_on_the_asyncio_pool_a_transaction_leaves_its_connection_autocommitted(
         assert [e["kind"] for e in reported["events"]][-2:] == ["reported", "review-sampled"]
         claimed = client.get(f"/api/v1/studies/{second.json()['study']['study_uid']}").json()
         assert claimed["status"] == "claimed" and claimed["assignee"] == "r1"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_the_loops_autocommitted_connection_a_sampled_completion_is_all_or_nothing(
+    settings: Settings,
+) -> None:
+    """PostgreSQL's loop connection stays in autocommit between requests (db.make_loop_engine);
+    a completion sampled for review still writes as one transaction. Its review insert is
+    made to fail: nothing of the completion may be left written, where in autocommit the
+    assignment's end and the study's report would already be committed."""
+    with _app(settings, connections=0, review_share_all=1.0) as client:
+        setup_network(client)
+        me = reporter(client, "r1")
+        client.post("/api/v1/studies", json=[study("32.1")])
+        client.post("/api/v1/sessions", json={"kind": "core"}, headers=me)
+        pulled = client.post("/api/v1/worklist/next", headers=me).json()
+        with services_of(client).engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {REVIEW.name} ADD CONSTRAINT refused CHECK (false)"))
+        try:
+            bare = TestClient(client.app, raise_server_exceptions=False)  # no second lifespan
+            failed = bare.post(
+                f"/api/v1/assignments/{pulled['assignment_id']}/complete", headers=me
+            )
+        finally:
+            with services_of(client).engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {REVIEW.name} DROP CONSTRAINT refused"))
+        assert failed.status_code == 500
+        with services_of(client).loop_engine.connect() as conn:
+            assert conn.connection.driver_connection.autocommit  # back as the pool keeps it
+        after = client.get("/api/v1/studies/32.1").json()
+        assert after["status"] == "claimed" and after["assignee"] == "r1"
+        assert "reported" not in [e["kind"] for e in after["events"]]

@@ -96,4 +96,5 @@ async def hot_connection(services: Services) -> AsyncIterator[HotConnection]:
             yield HotConnection(aio, autocommit=True)  # the pool's connections start so
     else:
         with services.loop_engine.connect() as conn:
-            yield HotConnection(conn)
+            # PostgreSQL's loop connection is kept in autocommit (db.make_loop_engine)
+            yield HotConnection(conn, autocommit=conn.dialect.name == "postgresql")
