@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,3 +75,20 @@ class CpuTimeline:
             return None
         (t0, first), (t1, last) = before[-1], after[0]
         return {k: (last[k] - first[k]) / (t1 - t0) for k in first}
+
+
+def core_speed_ms(additions: int = 2_000_000, tries: int = 3) -> float:
+    """Milliseconds one core takes for a fixed pure-Python loop, the best of ``tries``.
+
+    The hypervisor can slow this virtual machine's cores without counting it as steal (on 3
+    Dec the same loop took 3x longer from one hour to the next with steal near 0), so a load
+    run prints this beside its figures: runs are only comparable on a machine of like speed.
+    """
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        total = 0
+        for i in range(additions):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000

@@ -30,7 +30,7 @@ import psycopg
 from connectors.simulator import generate_studies
 from load_tests import thresholds as t
 from load_tests.bench_http import audit
-from load_tests.cpu import CpuTimeline, reading
+from load_tests.cpu import CpuTimeline, core_speed_ms, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.harness import ADMIN, Running, autovacuum_setting, fresh_postgres, vacuum_analyze
 from load_tests.private_redis import PrivateRedis
@@ -364,6 +364,7 @@ def main() -> int:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+            speed_before = core_speed_ms()
             locust = run_locust(service.url, tmp / "context.json", tmp / "locust", args.seconds)
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
             cpu_before, began = reading(groups), time.time()
@@ -375,6 +376,7 @@ def main() -> int:
                     time.sleep(0.5)
             cpu = {k: v - cpu_before[k] for k, v in last.items()}
             wall = time.time() - began
+            speed_after = core_speed_ms()
             if spy is not None:
                 spy.wait(timeout=120)
             metrics = httpx.get(f"{service.url}/metrics").text
@@ -411,6 +413,11 @@ def main() -> int:
     stall_line = disk_stall_line(by_stalls, t.P99_MS[t.NEXT_NAME])
     if stall_line:
         print(stall_line)
+    print(
+        f"core speed: a fixed Python loop took {speed_before:.0f} ms before the load and "
+        f"{speed_after:.0f} ms after (the host can slow the cores without counting it as "
+        "steal; compare runs only at like speed)"
+    )
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
         print(f"  {name:<34} {seconds:7.1f} s  ({seconds / wall:4.0%} of one core)")
@@ -435,6 +442,7 @@ def main() -> int:
                     "disk_fsync": disk_fsync,
                     "pulls_by_disk_stalls": by_stalls,
                     "cpu_samples": by_second.samples,
+                    "core_speed_ms": {"before": speed_before, "after": speed_after},
                 }
             )
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from load_tests.cpu import MACHINE, STEAL, CpuTimeline, reading
+from load_tests.cpu import MACHINE, STEAL, CpuTimeline, core_speed_ms, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.run_load import cpu_groups, worst_seconds_cpu
 from worklist.serving import SWEEPER_NICENESS
@@ -114,3 +114,10 @@ def test_a_live_cpu_timeline_sees_a_busy_process() -> None:
     assert cores is not None and cores["spinner"] > 0.5
     assert cores[MACHINE] >= cores["spinner"] * 0.9  # the machine counts it too
     assert cores[STEAL] >= 0
+
+
+def test_the_core_speed_probe_times_its_loop() -> None:
+    """Ten times the additions take longer (the best of three each, so a single hiccup of the
+    machine does not decide it)."""
+    short, long = core_speed_ms(100_000), core_speed_ms(1_000_000)
+    assert 0 < short < long
