@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -78,12 +79,7 @@ class CpuTimeline:
 
 
 def core_speed_ms(additions: int = 2_000_000, tries: int = 3) -> float:
-    """Milliseconds one core takes for a fixed pure-Python loop, the best of ``tries``.
-
-    The hypervisor can slow this virtual machine's cores without counting it as steal (on 3
-    Dec the same loop took 3x longer from one hour to the next with steal near 0), so a load
-    run prints this beside its figures: runs are only comparable on a machine of like speed.
-    """
+    """Milliseconds one core takes for a fixed pure-Python loop, the best of ``tries``."""
     best = float("inf")
     for _ in range(tries):
         started = time.perf_counter()
@@ -92,3 +88,18 @@ def core_speed_ms(additions: int = 2_000_000, tries: int = 3) -> float:
             total += i
         best = min(best, time.perf_counter() - started)
     return best * 1000
+
+
+def core_speed(additions: int = 2_000_000) -> dict[str, float]:
+    """The loop of ``core_speed_ms`` alone, and in two processes at once (the slower of them).
+
+    The hypervisor can slow this virtual machine's cores without counting it as steal: on 3
+    Dec the loop took 112 ms alone in one hour and 300-340 ms in the next, and 320 ms in two
+    processes at once while 112 ms alone. A load run keeps both cores busy, so it prints both
+    figures beside its own: runs are only comparable on a machine of like speed.
+    """
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(core_speed_ms, 1000, 1).result()  # both workers started before timing
+        list(pool.map(core_speed_ms, [1000, 1000]))
+        both = max(pool.map(core_speed_ms, [additions, additions]))
+    return {"one_core_ms": round(core_speed_ms(additions), 1), "both_cores_ms": round(both, 1)}

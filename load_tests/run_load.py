@@ -30,7 +30,7 @@ import psycopg
 from connectors.simulator import generate_studies
 from load_tests import thresholds as t
 from load_tests.bench_http import audit
-from load_tests.cpu import CpuTimeline, core_speed_ms, reading
+from load_tests.cpu import CpuTimeline, core_speed, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.harness import ADMIN, Running, autovacuum_setting, fresh_postgres, vacuum_analyze
 from load_tests.private_redis import PrivateRedis
@@ -364,7 +364,7 @@ def main() -> int:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            speed_before = core_speed_ms()
+            speed_before = core_speed()
             locust = run_locust(service.url, tmp / "context.json", tmp / "locust", args.seconds)
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
             cpu_before, began = reading(groups), time.time()
@@ -376,7 +376,7 @@ def main() -> int:
                     time.sleep(0.5)
             cpu = {k: v - cpu_before[k] for k, v in last.items()}
             wall = time.time() - began
-            speed_after = core_speed_ms()
+            speed_after = core_speed()
             if spy is not None:
                 spy.wait(timeout=120)
             metrics = httpx.get(f"{service.url}/metrics").text
@@ -414,9 +414,11 @@ def main() -> int:
     if stall_line:
         print(stall_line)
     print(
-        f"core speed: a fixed Python loop took {speed_before:.0f} ms before the load and "
-        f"{speed_after:.0f} ms after (the host can slow the cores without counting it as "
-        "steal; compare runs only at like speed)"
+        "core speed (a fixed Python loop; the host can slow the cores without counting it as "
+        "steal, so compare runs only at like speed): "
+        f"{speed_before['one_core_ms']:.0f} ms on one core and "
+        f"{speed_before['both_cores_ms']:.0f} ms on each of two at once before the load, "
+        f"{speed_after['one_core_ms']:.0f} and {speed_after['both_cores_ms']:.0f} ms after"
     )
     print(f"\nCPU over the {wall:.0f} s run (2 cores = {2 * wall:.0f} CPU-seconds available):")
     for name, seconds in cpu.items():
@@ -442,7 +444,7 @@ def main() -> int:
                     "disk_fsync": disk_fsync,
                     "pulls_by_disk_stalls": by_stalls,
                     "cpu_samples": by_second.samples,
-                    "core_speed_ms": {"before": speed_before, "after": speed_after},
+                    "core_speed": {"before": speed_before, "after": speed_after},
                 }
             )
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from load_tests.cpu import MACHINE, STEAL, CpuTimeline, core_speed_ms, reading
+from load_tests.cpu import MACHINE, STEAL, CpuTimeline, core_speed, core_speed_ms, reading
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.run_load import cpu_groups, worst_seconds_cpu
 from worklist.serving import SWEEPER_NICENESS
@@ -116,8 +116,11 @@ def test_a_live_cpu_timeline_sees_a_busy_process() -> None:
     assert cores[STEAL] >= 0
 
 
-def test_the_core_speed_probe_times_its_loop() -> None:
+def test_the_core_speed_probe_times_its_loop_alone_and_on_both_cores() -> None:
     """Ten times the additions take longer (the best of three each, so a single hiccup of the
-    machine does not decide it)."""
+    machine does not decide it), alone and in two processes at once."""
     short, long = core_speed_ms(100_000), core_speed_ms(1_000_000)
     assert 0 < short < long
+    small, big = core_speed(100_000), core_speed(1_000_000)
+    assert 0 < small["one_core_ms"] < big["one_core_ms"]
+    assert 0 < small["both_cores_ms"] < big["both_cores_ms"]
