@@ -23,6 +23,7 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any]
@@ -56,11 +57,7 @@ class DriverStatement:
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Record | None:
         """Run on ``conn``'s psycopg connection (autocommit: the caller's choice) and return
         the first row, or None when the statement returned none."""
-        dialect = conn.dialect
-        if self._compiled is None:
-            self._compile(dialect)
-        text: str = self._compiled.string
-        values = self._values(params)
+        text, values = self._prepared(conn.dialect, params)
         pooled = conn.connection
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
         events = conn._has_events or conn.engine._has_events
@@ -72,22 +69,50 @@ class DriverStatement:
                 row = cursor.fetchone()
                 if events:
                     conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
-                if row is None:
-                    return None
-                if self._results is None:
-                    self._results = self._result_processors(dialect, cursor.description or [])
+                return self._record(conn.dialect, row, cursor.description)
         except psycopg.Error as error:
-            invalidated = dialect.is_disconnect(cast(Any, error), pooled, None)
-            if invalidated:  # as SQLAlchemy does, so the pool replaces it without a reset
+            if _dropped(conn.dialect, pooled, error):
                 conn.invalidate(error)
-            raise DBAPIError.instance(  # SQLAlchemy's wrapping: OperationalError is a 503
-                text,
-                values,
-                error,
-                psycopg.Error,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            ) from error
+            raise _wrapped(conn.dialect, error, text, values) from error
+
+    async def first_async(self, aconn: AsyncConnection, params: Mapping[str, Any]) -> Record | None:
+        """As ``first``, on a connection of the asyncio pool (``db.make_hot_engine``): the
+        worker's other requests go on while this one waits for PostgreSQL."""
+        conn = aconn.sync_connection
+        assert conn is not None  # an AsyncConnection in use has its sync side
+        text, values = self._prepared(conn.dialect, params)
+        pooled = await aconn.get_raw_connection()
+        driver: psycopg.AsyncConnection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        events = conn._has_events or conn.engine._has_events
+        try:
+            async with driver.cursor() as cursor:
+                if events:
+                    conn.dispatch.before_cursor_execute(conn, cursor, text, values, None, False)
+                await cursor.execute(text, values)
+                row = await cursor.fetchone()
+                if events:
+                    conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
+                return self._record(conn.dialect, row, cursor.description)
+        except psycopg.Error as error:
+            if _dropped(conn.dialect, pooled, error):
+                await aconn.invalidate(error)
+            raise _wrapped(conn.dialect, error, text, values) from error
+
+    def _prepared(self, dialect: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The statement's text and every bind (its literals too) through its type's
+        processor."""
+        if self._compiled is None:
+            self._compile(dialect)
+        values: dict[str, Any] = self._compiled.construct_params(params)
+        for name, process in self._binds.items():
+            values[name] = process(values[name])
+        return self._compiled.string, values
+
+    def _record(self, dialect: Any, row: Any, description: Any) -> Record | None:
+        if row is None:
+            return None
+        if self._results is None:
+            self._results = self._result_processors(dialect, description or [])
         return Record(
             {
                 name: value if process is None else process(value)
@@ -110,13 +135,6 @@ class DriverStatement:
         self._names = names
         self._compiled = compiled
 
-    def _values(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Every bind of the statement (its literals too), through its type's processor."""
-        values: dict[str, Any] = self._compiled.construct_params(params)
-        for name, process in self._binds.items():
-            values[name] = process(values[name])
-        return values
-
     def _result_processors(self, dialect: Any, description: Any) -> tuple[Processor | None, ...]:
         """Each column's result processor, for the type codes this server sends."""
         columns = list(self.statement.selected_columns)
@@ -124,3 +142,16 @@ class DriverStatement:
             column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
             for column, described in zip(columns, description, strict=True)
         )
+
+
+def _dropped(dialect: Any, pooled: Any, error: psycopg.Error) -> bool:
+    """Whether the connection is gone: then it is invalidated, as SQLAlchemy does, so the pool
+    replaces it without a reset on return that would fail and log."""
+    return bool(dialect.is_disconnect(cast(Any, error), pooled, None))
+
+
+def _wrapped(
+    dialect: Any, error: psycopg.Error, text: str, values: dict[str, Any]
+) -> BaseException:
+    """The error as SQLAlchemy would raise it (OperationalError is the app's 503)."""
+    return DBAPIError.instance(text, values, error, psycopg.Error, dialect=dialect)

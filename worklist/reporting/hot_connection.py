@@ -41,9 +41,11 @@ class HotConnection:
 
     async def first(self, statement: Select[Any], params: Mapping[str, Any]) -> Any:
         """The first row of one of the hot path's usual statements, or None: on psycopg's
-        cursor (``driver_statements``, a quarter of SQLAlchemy's CPU) when this is PostgreSQL's
-        blocking connection in autocommit, through SQLAlchemy otherwise."""
-        if self._autocommit and self.dialect == "postgresql" and isinstance(self._conn, Connection):
+        cursor (``driver_statements``, a fraction of SQLAlchemy's CPU) when this is a
+        PostgreSQL connection in autocommit, through SQLAlchemy otherwise."""
+        if self._autocommit and self.dialect == "postgresql":
+            if isinstance(self._conn, AsyncConnection):
+                return await _driver_statement(statement).first_async(self._conn, params)
             return _driver_statement(statement).first(self._conn, params)
         return (await self.execute(statement, params)).first()
 
