@@ -6,8 +6,10 @@ worker. With ``hot_path_connections`` > 0, PostgreSQL's statements go through an
 pool of that many connections per worker instead, so the others go on (a row lock or a slow
 commit stalls one request, not the worker). It is not the default because on the 2-core load
 test it cost the API workers 15-20 % more CPU (SQLAlchemy's asyncio layer) and the tail got
-no better (docs/load.md, §1); with the database on another host, where every round trip
-waits longer, the balance may differ. SQLite always keeps its one connection and plain calls:
+no better (docs/load.md, §1, third session); with the usual statements on psycopg's own
+``AsyncConnection`` (``driver_statements``) it still answered no more requests than the
+blocking connection (fifth session). With the database on another host, where every round
+trip waits longer, the balance may differ. SQLite always keeps its one connection and plain calls:
 it has one writer, so there is nothing to overlap.
 """
 
