@@ -20,6 +20,7 @@ from worklist.auth.cache import TokenCache
 from worklist.catalogue import Catalogue, ExamEntry, default_catalogue
 from worklist.models import ExamType, Network, TatTarget
 from worklist.policy import DEFAULT_TAT_MINUTES, TatPolicy
+from worklist.reporting.open_assignments import OpenAssignments
 from worklist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class Services:
     # Each reporter's network, as the claim has read it: a reporter never moves to another
     # network (reference.service.upsert_reporter), so an entry never goes stale.
     reporter_networks: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL: the assignments this process's claims wrote, so that their usual completion
+    # needs no lookup first (reporting.open_assignments).
+    open_assignments: OpenAssignments = field(default_factory=OpenAssignments)
     # Called once per study sent out (site, modality, provider, price): the app's metrics.
     on_outsourced: Callable[[str, str, str, float | None], None] | None = None
     # PostgreSQL, when configured: the asyncio pool those endpoints use instead

@@ -433,11 +433,13 @@ def test_a_pull_refused_by_the_database_hands_the_study_back(
     assert taken.status_code == 200 and taken.json()["study"]["study_uid"] == left
 
 
-def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestClient) -> None:
-    """As for a claim: on PostgreSQL the assignment lookup and one statement that closes the
-    assignment, writes the study and audits it; on SQLite those three writes in one
-    transaction. A completion sampled for review (written with the report, in one
-    transaction) takes the several-statement path on both."""
+def test_completion_and_hand_back_are_one_statement_on_postgresql(client: TestClient) -> None:
+    """As for a claim: on PostgreSQL one statement that closes the assignment, writes the
+    study and audits it, when this process wrote the claim (it knows the assignment), and the
+    assignment lookup before it when it did not (another worker's claim); on SQLite the
+    lookup and those three writes in one transaction. A completion sampled for review
+    (written with the report, in one transaction) takes the several-statement path on
+    both."""
     setup_network(client)
     me = reporter(client, "r1")
     client.post("/api/v1/studies", json=[study("20.1"), study("20.2"), study("20.3")])
@@ -456,7 +458,7 @@ def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestC
 
     first, done, sent = pull_and_complete()
     assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
-    assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
+    assert sent == (["WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
     uid = first["study"]["study_uid"]
     reported = client.get(f"/api/v1/studies/{uid}").json()
     assert reported["status"] == "reported" and reported["reported_by"] == "r1"
@@ -478,10 +480,19 @@ def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestC
         ),
     )
     assert back.status_code == 200 and back.json()["study"]["status"] == "unreported"
-    assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
+    assert sent == (["WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
     released = client.get(f"/api/v1/studies/{second['study']['study_uid']}").json()
     assert released["events"][-1]["kind"] == "released"
     assert released["events"][-1]["detail"]["reason"] == "needs prior imaging"
+
+    unknown = client.post("/api/v1/worklist/next", headers=me).json()
+    services.open_assignments.take(unknown["assignment_id"])  # as if another worker claimed
+    done, sent = _statements_of(
+        client,
+        lambda: client.post(f"/api/v1/assignments/{unknown['assignment_id']}/complete", headers=me),
+    )
+    assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
+    assert sent == (["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "UPDATE", "INSERT"])
 
     services.settings = services.settings.model_copy(update={"review_share_all": 1.0})
     third, sampled, sent = pull_and_complete()
@@ -489,3 +500,32 @@ def test_completion_and_hand_back_are_two_statements_on_postgresql(client: TestC
     assert len(sent) > 2 and "INSERT" in sent  # the report, its review task and both events
     events = client.get(f"/api/v1/studies/{third['study']['study_uid']}").json()["events"]
     assert [e["kind"] for e in events][-2:] == ["reported", "review-sampled"]
+
+
+def test_a_known_assignment_is_still_checked_before_it_is_finished(client: TestClient) -> None:
+    """The usual completion of an assignment this process handed out skips the lookup, not
+    the checks: another reporter is refused (403) and the owner can still complete it; an
+    assignment ended in SQL alone (Redis still holding the lease) is refused (409) and its
+    study is not marked reported."""
+    setup_network(client)
+    me, other = reporter(client, "r1"), reporter(client, "r2")
+    client.post("/api/v1/studies", json=[study("33.1"), study("33.2")])
+    for headers in (me, other):
+        client.post("/api/v1/sessions", json={"kind": "core"}, headers=headers)
+    mine = client.post("/api/v1/worklist/next", headers=me).json()
+    refused = client.post(f"/api/v1/assignments/{mine['assignment_id']}/complete", headers=other)
+    assert refused.status_code == 403, refused.text
+    done = client.post(f"/api/v1/assignments/{mine['assignment_id']}/complete", headers=me)
+    assert done.status_code == 200 and done.json()["study"]["status"] == "reported"
+
+    second = client.post("/api/v1/worklist/next", headers=me).json()
+    with services_of(client).engine.begin() as conn:
+        conn.execute(
+            text("UPDATE assignment SET outcome = 'expired' WHERE id = :a"),
+            {"a": second["assignment_id"]},
+        )
+    ended = client.post(f"/api/v1/assignments/{second['assignment_id']}/complete", headers=me)
+    assert ended.status_code == 409, ended.text
+    after = client.get(f"/api/v1/studies/{second['study']['study_uid']}").json()
+    assert after["status"] == "claimed"
+    assert "reported" not in [e["kind"] for e in after["events"]]

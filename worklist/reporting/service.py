@@ -18,6 +18,7 @@ from allocator.types import SessionKind
 from worklist.models import Reporter, ReporterSession
 from worklist.reporting import statements as sql
 from worklist.reporting.hot_connection import HotConnection, hot_connection
+from worklist.reporting.open_assignments import KnownAssignment
 from worklist.reviews.sampling import record_sample, sampling_rule
 from worklist.services import Services, utcnow
 from worklist.studies.queueing import enqueue_and_audit
@@ -141,10 +142,23 @@ async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | N
                 await conn.rollback()
                 allocator.release(reporter_id, claim.study_id, _ms(now))
                 raise
+            if one_statement:
+                services.open_assignments.remember(
+                    assignment_id,
+                    KnownAssignment(
+                        reporter_id=reporter_id,
+                        network=row.network,
+                        study_uid=row.study_uid,
+                        study_id=row.id,
+                        work_units=row.work_units,
+                        sourcing=row.sourcing,
+                        reporter_group=str(row.reporter_group),
+                    ),
+                )
             return {
                 "assignment_id": assignment_id,
                 # plain str keys: a CTE's labels are str subclasses, which orjson refuses
-                "study": {str(k): v for k, v in row._mapping.items()},
+                "study": {str(k): v for k, v in row._mapping.items() if k != "reporter_group"},
                 "due_at": row.due_at,
                 "lease_expires_at": lease_expires_at,
                 "reason": claim.reason,
@@ -240,6 +254,11 @@ async def _finish(
         one_statement = conn.dialect == "postgresql"
         if one_statement:
             await conn.autocommit(True)
+            known = services.open_assignments.take(assignment_id)
+            if known is not None and known.reporter_id == reporter_id:
+                usual = await _finish_known(conn, services, known, assignment_id, outcome, reason)
+                if usual is not None:
+                    return usual
         row = await _open_assignment(conn, reporter_id, assignment_id)
         now = utcnow()
         allocator = services.allocator(row.network)
@@ -281,8 +300,8 @@ async def _finish(
                     "p_detail": detail,
                 },
             )
-            if finished is None:  # the assignment's study is gone: not a state we can answer
-                raise RuntimeError(f"assignment {assignment_id} found no study to finish")
+            if finished is None:  # it ended (or changed hands) since the lookup
+                raise FlowError(409, "this assignment has ended")
             # plain str keys: a CTE's labels are str subclasses, which orjson refuses
             return {str(k): v for k, v in finished._mapping.items()}
         if one_statement:  # several statements from here: back to a real transaction
@@ -330,6 +349,55 @@ async def _finish(
     if outcome_sql == "expired":
         raise FlowError(409, "the lease on this case has expired; it went back to the worklist")
     return study
+
+
+async def _finish_known(
+    conn: HotConnection,
+    services: Services,
+    known: KnownAssignment,
+    assignment_id: str,
+    outcome: Literal["completed", "released"],
+    reason: str | None,
+) -> dict[str, Any] | None:
+    """PostgreSQL, an assignment this process's claim wrote (``open_assignments``): the usual
+    completion or hand-back without looking it up, Redis then ``REPORT_IN_ONE`` /
+    ``RELEASE_IN_ONE``. None when it is not the usual case, for ``_finish`` to look it up and
+    settle it: sampled for review (before anything is written), the lease no longer the
+    reporter's (Redis wrote nothing; asked again, it answers the same), or the statement wrote
+    nothing (the assignment had ended in SQL: the lookup says so)."""
+    reporter_id = known.reporter_id
+    if outcome == "completed":
+        group = known.reporter_group
+        if sampling_rule(services.settings, services.patient_secret, known.study_uid, group):
+            return None
+        kind = "reported"
+        detail: dict[str, Any] = {
+            "assignment": assignment_id,
+            "sourcing": known.sourcing,
+            "work_units": known.work_units,
+        }
+    else:
+        kind, detail = "released", {"assignment": assignment_id, "reason": reason}
+    now = utcnow()
+    allocator = services.allocator(known.network)
+    operation = allocator.complete if outcome == "completed" else allocator.release
+    if not operation(reporter_id, known.study_uid, _ms(now)):
+        return None
+    finished = await conn.first(
+        sql.REPORT_IN_ONE if outcome == "completed" else sql.RELEASE_IN_ONE,
+        {
+            "p_assignment": assignment_id,
+            "p_outcome": outcome,
+            "p_now": now,
+            "p_reason": reason,
+            "p_id": known.study_id,
+            "p_reporter": reporter_id,
+            "p_kind": kind,
+            "p_detail": detail,
+        },
+    )
+    # plain str keys: a CTE's labels are str subclasses, which orjson refuses
+    return None if finished is None else {str(k): v for k, v in finished._mapping.items()}
 
 
 async def complete(services: Services, reporter_id: str, assignment_id: str) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def _param(name: str, type_: Any) -> Any:
 #: The caller's open session, if they are active (PostgreSQL's one-statement claim reads it
 #: there instead of in a lookup round trip of its own before the claim).
 _ON_DUTY = (
-    select(SESSION.c.id, SESSION.c.kind)
+    select(SESSION.c.id, SESSION.c.kind, REPORTER.c.group)
     .join(REPORTER, REPORTER.c.id == SESSION.c.reporter_id)
     .where(
         SESSION.c.reporter_id == bindparam("p_reporter"),
@@ -203,20 +203,34 @@ _CLAIM_EVENT = _audit(_CLAIMED, literal("claimed"))
 
 #: PostgreSQL: take the study, write the assignment and audit it in ONE statement (one round
 #: trip, its own transaction under autocommit), for an active reporter in a session (read
-#: here: the session and its kind go on the assignment). No row back means the study was not
-#: waiting or the reporter may not pull. SQLite has no data-modifying CTEs, so there the
-#: three statements run in one transaction after ``WHO``. (params: p_uid, p_reporter, p_now,
-#: p_assignment, p_via, p_lease, p_reason, p_detail)
-CLAIM_IN_ONE: Select[Any] = select(_CLAIMED).add_cte(_CLAIM_ASSIGNMENT).add_cte(_CLAIM_EVENT)
+#: here: the session and its kind go on the assignment). Returns the study as written and the
+#: reporter's staff group (``reporter_group``, for the completion: open_assignments). No row
+#: back means the study was not waiting or the reporter may not pull. SQLite has no
+#: data-modifying CTEs, so there the three statements run in one transaction after ``WHO``.
+#: (params: p_uid, p_reporter, p_now, p_assignment, p_via, p_lease, p_reason, p_detail)
+CLAIM_IN_ONE: Select[Any] = (
+    select(_CLAIMED, _ON_DUTY.c.group.label("reporter_group"))
+    .select_from(_CLAIMED.join(_ON_DUTY, true()))
+    .add_cte(_CLAIM_ASSIGNMENT)
+    .add_cte(_CLAIM_EVENT)
+)
 
 
 def _finish_in_one(change: Update) -> Select[Any]:
     """PostgreSQL: close the assignment, write the study's new state and audit it in ONE
     statement, as ``CLAIM_IN_ONE`` does for a claim (params: those of ``change``, of
-    ``END_ASSIGNMENT``, and p_kind, p_reporter, p_detail for the event). Returns the study as
-    written."""
-    changed = change.cte("changed")
-    ended = END_ASSIGNMENT.returning(ASSIGNMENT.c.id).cte("ended")
+    ``END_ASSIGNMENT``, and p_kind, p_reporter, p_detail for the event). Only an assignment
+    still open and held by p_reporter is closed, and the study is written only when it was.
+    Returns the study as written; no row back means the assignment was not open or not
+    theirs."""
+    ended = (
+        END_ASSIGNMENT.where(
+            ASSIGNMENT.c.reporter_id == bindparam("p_reporter"), ASSIGNMENT.c.outcome.is_(None)
+        )
+        .returning(ASSIGNMENT.c.id)
+        .cte("ended")
+    )
+    changed = change.where(exists(select(ended.c.id))).cte("changed")
     return select(changed).add_cte(ended).add_cte(_audit(changed, _param("p_kind", String)))
 
 
