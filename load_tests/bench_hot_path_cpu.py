@@ -1,17 +1,19 @@
-"""CPU of the PostgreSQL hot path: statements on psycopg's cursor against SQLAlchemy's execute.
+"""CPU of the PostgreSQL hot path: statements on psycopg's cursor, completions without a lookup.
 
     python -m load_tests.bench_hot_path_cpu [--pairs 600] [--rounds 3] [--pg-url URL]
 
 Two figures, each against its baseline measured in the same run, interleaved round by round
-so that both see the machine in the same mood (process CPU time, not wall time):
+so that all see the machine in the same mood (CPU time first; wall time is noisier):
 
 - ``statement``: one assignment lookup (``statements.OPEN_ASSIGNMENT``, 34 columns back),
   through SQLAlchemy's ``Connection.execute``, through ``DriverStatement`` and through bare
   psycopg (the floor), microseconds of CPU per statement;
 - ``pairs``: a pull and its completion through the app's ASGI interface in this process (no
-  HTTP server: the app's own work only), milliseconds of CPU per pair, with the hot path's
-  statements on psycopg (as shipped) and through SQLAlchemy (``HotConnection.first`` pointed
-  back at ``execute``, the code before this change).
+  HTTP server), milliseconds per pair of the app's CPU, of its PostgreSQL backend's CPU
+  (/proc: the server must be local) and of wall time: as shipped; with every
+  completion looking its assignment up first (as when it reaches another worker than the
+  claim); and with that and the statements through SQLAlchemy (``HotConnection.first``
+  pointed back at ``execute``), the code before both changes.
 
 Prints JSON. Needs PostgreSQL (``--pg-url`` or WORKLIST_TEST_POSTGRES_URL or 127.0.0.1) and a
 Redis (``--redis-url``, default a private embedded one).
@@ -27,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +44,19 @@ from worklist.app import create_app
 from worklist.demo import seed
 from worklist.reporting import hot_connection, statements
 from worklist.reporting.driver_statements import DriverStatement
+from worklist.reporting.open_assignments import OpenAssignments
 from worklist.settings import Settings
 
 ADMIN = "bench-admin-token-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Per pull and its completion: the app's CPU, its PostgreSQL backend's CPU, wall time."""
+
+    app_cpu_ms: float
+    postgres_cpu_ms: float
+    wall_ms: float
 
 
 async def _through_sqlalchemy(
@@ -133,9 +146,16 @@ async def _post(app: Any, path: str, token: str) -> tuple[int, bytes]:
     return int(answer["status"]), bytes(body)
 
 
-def _pairs(app: Any, tokens: list[str], n: int) -> Callable[[], Awaitable[float]]:
-    async def run() -> float:
-        started = time.process_time()
+def _backend_cpu_seconds(pid: int) -> float:
+    """CPU seconds a local PostgreSQL backend has used so far (/proc, Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pairs(app: Any, tokens: list[str], n: int, backend: int) -> Callable[[], Awaitable[Pair]]:
+    async def run() -> Pair:
+        started, wall = time.process_time(), time.perf_counter()
+        database = _backend_cpu_seconds(backend)
         for i in range(n):
             token = tokens[i % len(tokens)]
             status, body = await _post(app, "/api/v1/worklist/next", token)
@@ -143,7 +163,11 @@ def _pairs(app: Any, tokens: list[str], n: int) -> Callable[[], Awaitable[float]
                 assignment = json.loads(body)["assignment_id"]
                 done, text = await _post(app, f"/api/v1/assignments/{assignment}/complete", token)
                 assert done == 200, text
-        return (time.process_time() - started) / n * 1000
+        return Pair(
+            app_cpu_ms=(time.process_time() - started) / n * 1000,
+            postgres_cpu_ms=(_backend_cpu_seconds(backend) - database) / n * 1000,
+            wall_ms=(time.perf_counter() - wall) / n * 1000,
+        )
 
     return run
 
@@ -184,6 +208,15 @@ def _statement_cpu(client: Any, n: int) -> dict[str, float]:
     return {f"{k}_us": round(statistics.median(v), 1) for k, v in out.items()}
 
 
+#: The variants timed, each against the others in the same rounds: (statements on psycopg's
+#: cursor, the completion of a known assignment without a lookup).
+VARIANTS = {
+    "shipped": (True, True),
+    "lookup_every_completion": (True, False),
+    "sqlalchemy_and_lookup": (False, False),  # the code before both changes
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=600, help="pull+complete pairs per round")
@@ -198,32 +231,45 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None, help="default: an embedded Redis")
     args = parser.parse_args()
     shipped = hot_connection.HotConnection.first
-    rounds: dict[str, list[float]] = {"driver_statement": [], "sqlalchemy": []}
+    rounds: dict[str, list[Pair]] = {name: [] for name in VARIANTS}
     with _seeded(args.pg_url, args.redis_url, args.studies) as (client, tokens):
         app = client.app
-        client.portal.call(_pairs(app, tokens, 200))  # warm: caches, prepared statements
+        services = app.state.services
+        remembered = services.open_assignments
+        with services.loop_engine.connect() as conn:  # the hot path's one pooled connection
+            backend = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        client.portal.call(_pairs(app, tokens, 200, backend))  # warm: caches, prepared plans
         try:
             for _ in range(args.rounds):
-                for name, first in (
-                    ("sqlalchemy", _through_sqlalchemy),
-                    ("driver_statement", shipped),
-                ):
+                for name, (on_driver, known) in VARIANTS.items():
+                    first = shipped if on_driver else _through_sqlalchemy
                     hot_connection.HotConnection.first = first  # type: ignore[method-assign]
-                    rounds[name].append(client.portal.call(_pairs(app, tokens, args.pairs)))
+                    # limit 0: every assignment is forgotten as soon as it is remembered
+                    services.open_assignments = remembered if known else OpenAssignments(0)
+                    pairs = _pairs(app, tokens, args.pairs, backend)
+                    rounds[name].append(client.portal.call(pairs))
         finally:
             hot_connection.HotConnection.first = shipped  # type: ignore[method-assign]
+            services.open_assignments = remembered
         statement = _statement_cpu(client, 2_000)
-    driver, baseline = (
-        statistics.median(rounds["driver_statement"]),
-        statistics.median(rounds["sqlalchemy"]),
-    )
+    medians = {
+        name: {
+            field: round(statistics.median(getattr(p, field) for p in pairs), 3)
+            for field in ("app_cpu_ms", "postgres_cpu_ms", "wall_ms")
+        }
+        for name, pairs in rounds.items()
+    }
+    shipped_median = medians["shipped"]
     print(
         json.dumps(
             {
                 "statement": statement,
-                "pairs_cpu_ms": {k: [round(x, 3) for x in v] for k, v in rounds.items()},
-                "pair_cpu_ms_median": {"driver_statement": driver, "sqlalchemy": baseline},
-                "pair_cpu_ratio_sqlalchemy_over_driver": round(baseline / driver, 3),
+                "pairs": {k: [asdict(p) for p in v] for k, v in rounds.items()},
+                "pair_median": medians,
+                "pair_ratio_over_shipped": {
+                    name: {k: round(v / shipped_median[k], 3) for k, v in m.items()}
+                    for name, m in medians.items()
+                },
             },
             indent=2,
         )
