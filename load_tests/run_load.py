@@ -342,6 +342,7 @@ def main() -> int:
             ctx["read_seconds_per_wu"] = args.read_seconds_per_wu
             time.sleep(t.SETTLE_SECONDS)  # the sweeper widens the backlog's overdue studies
             (tmp / "context.json").write_text(json.dumps(ctx))
+            speed_before = core_speed()  # before py-spy's fixed recording window starts
             spy = None
             if args.profile:
                 spy = subprocess.Popen(
@@ -364,7 +365,6 @@ def main() -> int:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            speed_before = core_speed()
             locust = run_locust(service.url, tmp / "context.json", tmp / "locust", args.seconds)
             groups = cpu_groups(pid, locust.pid, redis_server.pid)
             cpu_before, began = reading(groups), time.time()

@@ -60,10 +60,12 @@ def test_parameters_go_through_their_column_types(client: TestClient) -> None:
     with services_of(client).loop_engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         conn.exec_driver_sql("SET TIME ZONE 'Asia/Kolkata'")
-        back = echo.first(conn, {"p_at": at})
-        with pytest.raises(ValueError, match="naive"):
-            echo.first(conn, {"p_at": datetime(2026, 12, 3, 4, 0)})
-        conn.exec_driver_sql("RESET TIME ZONE")
+        try:
+            back = echo.first(conn, {"p_at": at})
+            with pytest.raises(ValueError, match="naive"):
+                echo.first(conn, {"p_at": datetime(2026, 12, 3, 4, 0)})
+        finally:
+            conn.exec_driver_sql("RESET TIME ZONE")
     assert back is not None and back.at == at and back.at.tzinfo is UTC
 
 
@@ -94,3 +96,13 @@ def test_a_dropped_connection_is_a_503_then_replaced(
         r for r in caplog.records if r.name.startswith("sqlalchemy") and r.levelno >= logging.ERROR
     ]
     assert pool_errors == []
+
+
+@ON_POSTGRES
+def test_it_refuses_a_connection_outside_autocommit(client: TestClient) -> None:
+    """In a transaction nobody commits, the statement's writes would be rolled back when the
+    connection goes back to the pool, after the client was told they succeeded."""
+    with services_of(client).loop_engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="READ COMMITTED")
+        with pytest.raises(RuntimeError, match="autocommit"):
+            DriverStatement(sql.OPEN_ASSIGNMENT).first(conn, {"p_assignment": "none"})

@@ -1,24 +1,35 @@
 """The hot path's usual PostgreSQL statements, run on psycopg's cursor instead of through
 SQLAlchemy's execute.
 
-Why: for a statement returning a study's 29 columns, SQLAlchemy's execute (parameter
-processing, the cursor result, its metadata and Row) cost about four times the CPU psycopg
-spends running it (500 against 120 µs in one run on this machine, docs/load.md §1). A pull and
-its completion run three such statements, the most frequent calls in the product.
+Why: SQLAlchemy's execute (parameter processing, the cursor result, its metadata and Row)
+costs more CPU than psycopg spends running the statement. For the assignment lookup (34
+columns back) ``python -m load_tests.bench_hot_path_cpu`` measured 826 µs through SQLAlchemy
+against 352 µs here (bare psycopg 259 µs) in one run, 357 against 255 µs (127 µs) in another
+(docs/load.md §1, fifth session). These are the product's most frequent statements.
 
 What stays SQLAlchemy's: the statement is compiled by SQLAlchemy's PostgreSQL dialect, its
 parameters go through the column types' bind processors (``UTCDateTime`` stores naive UTC,
 JSON goes as psycopg's ``Json``), its values come back through their result processors (an
-aware UTC datetime), it runs on the pool's own connection, errors are wrapped and a dropped
-connection invalidated as SQLAlchemy does, and engine-level ``before_cursor_execute`` /
-``after_cursor_execute`` listeners still see it.
+aware UTC datetime), it runs on the pool's own connection, a psycopg error is wrapped as
+SQLAlchemy wraps it (OperationalError is the app's 503) and a dropped connection is
+invalidated, and engine-level ``before_cursor_execute`` / ``after_cursor_execute`` listeners
+still see it.
+
+Where it differs from SQLAlchemy's execute: listeners get no execution context
+(``context=None``) and a ``retval=True`` listener cannot rewrite the statement; no
+``handle_error`` listeners run; a dropped connection invalidates that connection, not the
+whole pool (with the asyncio pool, each of its connections is found dropped on its own next
+use); a bind processor's own error (a naive datetime) is raised as it is, not as
+``StatementError``; row keys are the selected columns' keys. It refuses to run on a
+connection outside autocommit: nothing would commit the statement's writes.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection
@@ -38,6 +49,8 @@ class Record:
         self._mapping = mapping
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy and pickle probe before _mapping is set
+            raise AttributeError(name)
         try:
             return self._mapping[name]
         except KeyError:
@@ -60,6 +73,7 @@ class DriverStatement:
         text, values = self._prepared(conn.dialect, params)
         pooled = conn.connection
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        _check_autocommit(driver.autocommit)
         events = conn._has_events or conn.engine._has_events
         try:
             with driver.cursor() as cursor:
@@ -71,9 +85,13 @@ class DriverStatement:
                     conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
                 return self._record(conn.dialect, row, cursor.description)
         except psycopg.Error as error:
-            if _dropped(conn.dialect, pooled, error):
+            dropped = _dropped(conn.dialect, pooled, error)
+            if dropped:
                 conn.invalidate(error)
-            raise _wrapped(conn.dialect, error, text, values) from error
+            raise _wrapped(conn, error, text, values, dropped) from error
+        except (KeyboardInterrupt, SystemExit):  # mid-statement: its state is unknown
+            conn.invalidate()
+            raise
 
     async def first_async(self, aconn: AsyncConnection, params: Mapping[str, Any]) -> Record | None:
         """As ``first``, on a connection of the asyncio pool (``db.make_hot_engine``): the
@@ -83,6 +101,7 @@ class DriverStatement:
         text, values = self._prepared(conn.dialect, params)
         pooled = await aconn.get_raw_connection()
         driver: psycopg.AsyncConnection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        _check_autocommit(driver.autocommit)
         events = conn._has_events or conn.engine._has_events
         try:
             async with driver.cursor() as cursor:
@@ -94,9 +113,13 @@ class DriverStatement:
                     conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
                 return self._record(conn.dialect, row, cursor.description)
         except psycopg.Error as error:
-            if _dropped(conn.dialect, pooled, error):
+            dropped = _dropped(conn.dialect, pooled, error)
+            if dropped:
                 await aconn.invalidate(error)
-            raise _wrapped(conn.dialect, error, text, values) from error
+            raise _wrapped(conn, error, text, values, dropped) from error
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            await aconn.invalidate()  # cancelled mid-statement: its state is unknown
+            raise
 
     def _prepared(self, dialect: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """The statement's text and every bind (its literals too) through its type's
@@ -124,6 +147,8 @@ class DriverStatement:
         compiled = self.statement.compile(dialect=dialect)
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a statement with Python-side column defaults needs SQLAlchemy")
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            raise ValueError("a statement with expanding or literal-execute binds needs SQLAlchemy")
         names = tuple(str(column.key) for column in self.statement.selected_columns)
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate result column names in {names}")
@@ -144,14 +169,30 @@ class DriverStatement:
         )
 
 
+def _check_autocommit(autocommit: bool) -> None:
+    if not autocommit:
+        raise RuntimeError(
+            "a hot-path statement on a connection outside autocommit: its writes would be "
+            "rolled back when the connection goes back to the pool"
+        )
+
+
 def _dropped(dialect: Any, pooled: Any, error: psycopg.Error) -> bool:
     """Whether the connection is gone: then it is invalidated, as SQLAlchemy does, so the pool
     replaces it without a reset on return that would fail and log."""
-    return bool(dialect.is_disconnect(cast(Any, error), pooled, None))
+    return bool(dialect.is_disconnect(error, pooled, None))
 
 
 def _wrapped(
-    dialect: Any, error: psycopg.Error, text: str, values: dict[str, Any]
+    conn: Connection, error: psycopg.Error, text: str, values: dict[str, Any], dropped: bool
 ) -> BaseException:
     """The error as SQLAlchemy would raise it (OperationalError is the app's 503)."""
-    return DBAPIError.instance(text, values, error, psycopg.Error, dialect=dialect)
+    return DBAPIError.instance(
+        text,
+        values,
+        error,
+        psycopg.Error,
+        hide_parameters=conn.engine.hide_parameters,
+        connection_invalidated=dropped,
+        dialect=conn.dialect,
+    )

@@ -46,9 +46,10 @@ class HotConnection:
         cursor (``driver_statements``, a fraction of SQLAlchemy's CPU) when this is a
         PostgreSQL connection in autocommit, through SQLAlchemy otherwise."""
         if self._autocommit and self.dialect == "postgresql":
+            driven = _driver_statement(statement, self._conn.dialect.driver)
             if isinstance(self._conn, AsyncConnection):
-                return await _driver_statement(statement).first_async(self._conn, params)
-            return _driver_statement(statement).first(self._conn, params)
+                return await driven.first_async(self._conn, params)
+            return driven.first(self._conn, params)
         return (await self.execute(statement, params)).first()
 
     async def run_sync(self, work: Callable[[Connection], T]) -> T:
@@ -81,14 +82,16 @@ class HotConnection:
             self._conn.execution_options(isolation_level=level)
 
 
-_DRIVER_STATEMENTS: dict[int, DriverStatement] = {}
+_DRIVER_STATEMENTS: dict[tuple[int, str], DriverStatement] = {}
 
 
-def _driver_statement(statement: Select[Any]) -> DriverStatement:
-    """The statement compiled for psycopg, once per process (they are module constants)."""
-    found = _DRIVER_STATEMENTS.get(id(statement))
+def _driver_statement(statement: Select[Any], driver: str) -> DriverStatement:
+    """The statement compiled for this psycopg dialect (blocking or asyncio), once per
+    process: the statements are module constants."""
+    key = (id(statement), driver)
+    found = _DRIVER_STATEMENTS.get(key)
     if found is None or found.statement is not statement:
-        found = _DRIVER_STATEMENTS[id(statement)] = DriverStatement(statement)
+        found = _DRIVER_STATEMENTS[key] = DriverStatement(statement)
     return found
 
 
