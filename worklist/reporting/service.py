@@ -287,23 +287,12 @@ async def _finish(
             else None
         )
         if one_statement and outcome_sql != "expired" and rule is None:
-            finished = await conn.first(
-                sql.REPORT_IN_ONE if outcome_sql == "completed" else sql.RELEASE_IN_ONE,
-                {
-                    "p_assignment": assignment_id,
-                    "p_outcome": outcome_sql,
-                    "p_now": now,
-                    "p_reason": reason,
-                    "p_id": row.id,
-                    "p_reporter": reporter_id,
-                    "p_kind": kind,
-                    "p_detail": detail,
-                },
+            finished = await _finish_in_one(
+                conn, outcome, assignment_id, row.id, reporter_id, now, kind, detail, reason
             )
             if finished is None:  # it ended (or changed hands) since the lookup
                 raise FlowError(409, "this assignment has ended")
-            # plain str keys: a CTE's labels are str subclasses, which orjson refuses
-            return {str(k): v for k, v in finished._mapping.items()}
+            return finished
         if one_statement:  # several statements from here: back to a real transaction
             await conn.commit()
             await conn.autocommit(False)
@@ -383,6 +372,24 @@ async def _finish_known(
     operation = allocator.complete if outcome == "completed" else allocator.release
     if not operation(reporter_id, known.study_uid, _ms(now)):
         return None
+    return await _finish_in_one(
+        conn, outcome, assignment_id, known.study_id, reporter_id, now, kind, detail, reason
+    )
+
+
+async def _finish_in_one(
+    conn: HotConnection,
+    outcome: Literal["completed", "released"],
+    assignment_id: str,
+    study_id: int,
+    reporter_id: str,
+    now: datetime,
+    kind: str,
+    detail: dict[str, Any],
+    reason: str | None,
+) -> dict[str, Any] | None:
+    """PostgreSQL: ``REPORT_IN_ONE`` / ``RELEASE_IN_ONE``; the study as written, or None when
+    the assignment was not open and the caller's."""
     finished = await conn.first(
         sql.REPORT_IN_ONE if outcome == "completed" else sql.RELEASE_IN_ONE,
         {
@@ -390,7 +397,7 @@ async def _finish_known(
             "p_outcome": outcome,
             "p_now": now,
             "p_reason": reason,
-            "p_id": known.study_id,
+            "p_id": study_id,
             "p_reporter": reporter_id,
             "p_kind": kind,
             "p_detail": detail,
