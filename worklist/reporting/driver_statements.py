@@ -83,7 +83,7 @@ class DriverStatement:
                 row = cursor.fetchone()
                 if events:
                     conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
-                return self._record(conn.dialect, row, cursor.description)
+                return self._record(conn.dialect, row, cursor)
         except psycopg.Error as error:
             dropped = _dropped(conn.dialect, pooled, error)
             if dropped:
@@ -111,7 +111,7 @@ class DriverStatement:
                 row = await cursor.fetchone()
                 if events:
                     conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
-                return self._record(conn.dialect, row, cursor.description)
+                return self._record(conn.dialect, row, cursor)
         except psycopg.Error as error:
             dropped = _dropped(conn.dialect, pooled, error)
             if dropped:
@@ -131,11 +131,11 @@ class DriverStatement:
             values[name] = process(values[name])
         return self._compiled.string, values
 
-    def _record(self, dialect: Any, row: Any, description: Any) -> Record | None:
+    def _record(self, dialect: Any, row: Any, cursor: Any) -> Record | None:
         if row is None:
             return None
-        if self._results is None:
-            self._results = self._result_processors(dialect, description or [])
+        if self._results is None:  # psycopg builds ``description`` anew on each access
+            self._results = self._result_processors(dialect, cursor.description or [])
         return Record(
             {
                 name: value if process is None else process(value)
