@@ -3,9 +3,9 @@ SQLAlchemy's execute.
 
 Why: SQLAlchemy's execute (parameter processing, the cursor result, its metadata and Row)
 costs more CPU than psycopg spends running the statement. For the assignment lookup (34
-columns back) ``python -m load_tests.bench_hot_path_cpu`` measured 826 µs through SQLAlchemy
-against 352 µs here (bare psycopg 259 µs) in one run, 357 against 255 µs (127 µs) in another
-(docs/load.md §1, fifth session). These are the product's most frequent statements.
+columns back) ``python -m load_tests.bench_hot_path_cpu`` measured 382 µs of CPU through
+SQLAlchemy against 173 µs here, bare psycopg 140 µs (docs/load.md §1, fifth session). These
+are the product's most frequent statements.
 
 What stays SQLAlchemy's: the statement is compiled by SQLAlchemy's PostgreSQL dialect, its
 parameters go through the column types' bind processors (``UTCDateTime`` stores naive UTC,
