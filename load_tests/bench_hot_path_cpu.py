@@ -57,6 +57,7 @@ class Pair:
     app_cpu_ms: float
     postgres_cpu_ms: float
     wall_ms: float
+    completed: int  # pulls answered with a case and completed (the rest found nothing)
 
 
 async def _through_sqlalchemy(
@@ -156,6 +157,7 @@ def _pairs(app: Any, tokens: list[str], n: int, backend: int) -> Callable[[], Aw
     async def run() -> Pair:
         started, wall = time.process_time(), time.perf_counter()
         database = _backend_cpu_seconds(backend)
+        completed = 0
         for i in range(n):
             token = tokens[i % len(tokens)]
             status, body = await _post(app, "/api/v1/worklist/next", token)
@@ -163,10 +165,12 @@ def _pairs(app: Any, tokens: list[str], n: int, backend: int) -> Callable[[], Aw
                 assignment = json.loads(body)["assignment_id"]
                 done, text = await _post(app, f"/api/v1/assignments/{assignment}/complete", token)
                 assert done == 200, text
+                completed += 1
         return Pair(
             app_cpu_ms=(time.process_time() - started) / n * 1000,
             postgres_cpu_ms=(_backend_cpu_seconds(backend) - database) / n * 1000,
             wall_ms=(time.perf_counter() - wall) / n * 1000,
+            completed=completed,
         )
 
     return run
@@ -222,6 +226,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=600, help="pull+complete pairs per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--studies", type=int, default=8_000)
+    parser.add_argument("--statements", type=int, default=2_000, help="lookups per timing")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get(
@@ -251,7 +256,7 @@ def main() -> None:
         finally:
             hot_connection.HotConnection.first = shipped  # type: ignore[method-assign]
             services.open_assignments = remembered
-        statement = _statement_cpu(client, 2_000)
+        statement = _statement_cpu(client, args.statements)
     medians = {
         name: {
             field: round(statistics.median(getattr(p, field) for p in pairs), 3)

@@ -12,6 +12,7 @@ import httpx
 import sqlalchemy
 from pydantic import SecretStr
 
+from worklist import db as database
 from worklist.app import create_app
 from worklist.demo import seed
 from worklist.embedded import free_port, serve_in_thread, wait_ready
@@ -46,12 +47,12 @@ def vacuum_analyze(url: str) -> None:
 
 
 def autovacuum_setting(url: str) -> str:
-    """The server's ``autovacuum`` setting ("on" in production; CI servers may turn it off)."""
+    """The server's ``autovacuum`` setting, as the service reads it at start-up."""
     engine = sqlalchemy.create_engine(url)
-    with engine.connect() as conn:
-        setting = str(conn.execute(sqlalchemy.text("SHOW autovacuum")).scalar())
-    engine.dispose()
-    return setting
+    try:
+        return database.autovacuum_setting(engine)
+    finally:
+        engine.dispose()
 
 
 @dataclass

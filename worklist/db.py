@@ -50,13 +50,18 @@ def autovacuum_warning(setting: str) -> str | None:
     )
 
 
+def autovacuum_setting(engine: Engine) -> str:
+    """PostgreSQL's ``autovacuum`` setting ("on" in production; CI servers may turn it off)."""
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("SHOW autovacuum").scalar())
+
+
 def server_warnings(engine: Engine) -> list[str]:
     """Settings of the database server that will hurt the service, read at start-up."""
     if engine.dialect.name != "postgresql":
         return []
     try:
-        with engine.connect() as conn:
-            setting = str(conn.exec_driver_sql("SHOW autovacuum").scalar())
+        setting = autovacuum_setting(engine)
     except SQLAlchemyError as e:  # advisory: never the reason the service does not start
         return [f"could not read PostgreSQL's autovacuum setting ({type(e).__name__})"]
     warning = autovacuum_warning(setting)

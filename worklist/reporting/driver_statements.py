@@ -74,15 +74,12 @@ class DriverStatement:
         pooled = conn.connection
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
         _check_autocommit(driver.autocommit)
-        events = conn._has_events or conn.engine._has_events
         try:
             with driver.cursor() as cursor:
-                if events:
-                    conn.dispatch.before_cursor_execute(conn, cursor, text, values, None, False)
+                _announce(conn, "before_cursor_execute", cursor, text, values)
                 cursor.execute(text, values)
                 row = cursor.fetchone()
-                if events:
-                    conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
+                _announce(conn, "after_cursor_execute", cursor, text, values)
                 return self._record(conn.dialect, row, cursor)
         except psycopg.Error as error:
             dropped = _dropped(conn.dialect, pooled, error)
@@ -102,15 +99,12 @@ class DriverStatement:
         pooled = await aconn.get_raw_connection()
         driver: psycopg.AsyncConnection[Any] = pooled.driver_connection  # type: ignore[assignment]
         _check_autocommit(driver.autocommit)
-        events = conn._has_events or conn.engine._has_events
         try:
             async with driver.cursor() as cursor:
-                if events:
-                    conn.dispatch.before_cursor_execute(conn, cursor, text, values, None, False)
+                _announce(conn, "before_cursor_execute", cursor, text, values)
                 await cursor.execute(text, values)
                 row = await cursor.fetchone()
-                if events:
-                    conn.dispatch.after_cursor_execute(conn, cursor, text, values, None, False)
+                _announce(conn, "after_cursor_execute", cursor, text, values)
                 return self._record(conn.dialect, row, cursor)
         except psycopg.Error as error:
             dropped = _dropped(conn.dialect, pooled, error)
@@ -167,6 +161,12 @@ class DriverStatement:
             column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
             for column, described in zip(columns, description, strict=True)
         )
+
+
+def _announce(conn: Connection, event: str, cursor: Any, text: str, values: Any) -> None:
+    """Fire an engine-level cursor event, as SQLAlchemy's execute does (no context)."""
+    if conn._has_events or conn.engine._has_events:
+        getattr(conn.dispatch, event)(conn, cursor, text, values, None, False)
 
 
 def _check_autocommit(autocommit: bool) -> None:

@@ -16,6 +16,7 @@ it has one writer, so there is nothing to overlap.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -70,29 +71,25 @@ class HotConnection:
         else:
             self._conn.rollback()
 
-    async def autocommit(self, on: bool) -> None:
-        """Each statement its own transaction (``on``), or back to the default isolation."""
-        if on == self._autocommit:
+    async def begin_transactions(self) -> None:
+        """Leave autocommit (PostgreSQL's connections start in it: the usual statements are
+        each a transaction of their own) for the rare paths of several statements, which
+        ``commit`` ends; the pool puts the connection back in autocommit on its return."""
+        if not self._autocommit:
             return
-        self._autocommit = on
-        level = "AUTOCOMMIT" if on else self._conn.default_isolation_level
+        self._autocommit = False
+        level = self._conn.default_isolation_level
         if isinstance(self._conn, AsyncConnection):
             await self._conn.execution_options(isolation_level=level)
         else:
             self._conn.execution_options(isolation_level=level)
 
 
-_DRIVER_STATEMENTS: dict[tuple[int, str], DriverStatement] = {}
-
-
+@functools.cache
 def _driver_statement(statement: Select[Any], driver: str) -> DriverStatement:
     """The statement compiled for this psycopg dialect (blocking or asyncio), once per
     process: the statements are module constants."""
-    key = (id(statement), driver)
-    found = _DRIVER_STATEMENTS.get(key)
-    if found is None or found.statement is not statement:
-        found = _DRIVER_STATEMENTS[key] = DriverStatement(statement)
-    return found
+    return DriverStatement(statement)
 
 
 @contextlib.asynccontextmanager

@@ -94,9 +94,7 @@ async def claim_next(services: Services, reporter_id: str) -> dict[str, Any] | N
         # reporter is active and in a session: once this process knows the reporter's network
         # (which never changes), a claim is one Redis call and one round trip to the database,
         # instead of six (lookup, BEGIN, update, two inserts, COMMIT).
-        one_statement = conn.dialect == "postgresql"
-        if one_statement:
-            await conn.autocommit(True)
+        one_statement = conn.dialect == "postgresql"  # its connection is autocommitted
         network = services.reporter_networks.get(reporter_id) if one_statement else None
         who = None
         if network is None:
@@ -251,9 +249,8 @@ async def _finish(
     six round trips; the rest runs as a transaction of several statements, as on SQLite.
     """
     async with hot_connection(services) as conn:
-        one_statement = conn.dialect == "postgresql"
+        one_statement = conn.dialect == "postgresql"  # its connection is autocommitted
         if one_statement:
-            await conn.autocommit(True)
             known = services.open_assignments.take(assignment_id)
             if known is not None and known.reporter_id == reporter_id:
                 usual = await _finish_known(conn, services, known, assignment_id, outcome, reason)
@@ -269,16 +266,12 @@ async def _finish(
             still_ours = row.status == "claimed" and row.assignee == reporter_id
             change = sql.STUDY_WAITING if still_ours else None
             detail: dict[str, Any] = {"assignment": assignment_id, "rule": "lease ran out"}
-        elif outcome == "completed":
-            outcome_sql, kind, change = "completed", "reported", sql.STUDY_REPORTED
-            detail = {
-                "assignment": assignment_id,
-                "sourcing": row.assignment_sourcing,
-                "work_units": row.work_units,
-            }
         else:
-            outcome_sql, kind, change = "released", "released", sql.STUDY_WAITING
-            detail = {"assignment": assignment_id, "reason": reason}
+            outcome_sql = outcome
+            change = sql.STUDY_REPORTED if outcome == "completed" else sql.STUDY_WAITING
+            kind, detail = _finished_event(
+                outcome, assignment_id, row.assignment_sourcing, row.work_units, reason
+            )
         rule = (
             sampling_rule(
                 services.settings, services.patient_secret, row.study_uid, str(row.reporter_group)
@@ -295,7 +288,7 @@ async def _finish(
             return finished
         if one_statement:  # several statements from here: back to a real transaction
             await conn.commit()
-            await conn.autocommit(False)
+            await conn.begin_transactions()
         await conn.execute(
             sql.END_ASSIGNMENT,
             {
@@ -355,18 +348,12 @@ async def _finish_known(
     reporter's (Redis wrote nothing; asked again, it answers the same), or the statement wrote
     nothing (the assignment had ended in SQL: the lookup says so)."""
     reporter_id = known.reporter_id
-    if outcome == "completed":
-        group = known.reporter_group
-        if sampling_rule(services.settings, services.patient_secret, known.study_uid, group):
-            return None
-        kind = "reported"
-        detail: dict[str, Any] = {
-            "assignment": assignment_id,
-            "sourcing": known.sourcing,
-            "work_units": known.work_units,
-        }
-    else:
-        kind, detail = "released", {"assignment": assignment_id, "reason": reason}
+    group = known.reporter_group
+    if outcome == "completed" and sampling_rule(
+        services.settings, services.patient_secret, known.study_uid, group
+    ):
+        return None
+    kind, detail = _finished_event(outcome, assignment_id, known.sourcing, known.work_units, reason)
     now = utcnow()
     allocator = services.allocator(known.network)
     operation = allocator.complete if outcome == "completed" else allocator.release
@@ -375,6 +362,23 @@ async def _finish_known(
     return await _finish_in_one(
         conn, outcome, assignment_id, known.study_id, reporter_id, now, kind, detail, reason
     )
+
+
+def _finished_event(
+    outcome: Literal["completed", "released"],
+    assignment_id: str,
+    sourcing: str | None,
+    work_units: float,
+    reason: str | None,
+) -> tuple[str, dict[str, Any]]:
+    """The study event a completion or hand-back writes: its kind and detail."""
+    if outcome == "completed":
+        return "reported", {
+            "assignment": assignment_id,
+            "sourcing": sourcing,
+            "work_units": work_units,
+        }
+    return "released", {"assignment": assignment_id, "reason": reason}
 
 
 async def _finish_in_one(
