@@ -125,7 +125,7 @@ def make_loop_engine(url: str) -> Engine:
     autocommit, which the path's usual statements want (each is a transaction of its own):
     switching to it on every checkout and back on every return cost CPU on every request. The
     rare paths of several statements switch to a transaction themselves
-    (``HotConnection.autocommit``), and the pool switches back when they return it.
+    (``HotConnection.begin_transactions``), and the pool switches back when they return it.
     """
     if url.startswith("sqlite"):
         return _one_sqlite_connection(url, pool_timeout=5, polite=False)
