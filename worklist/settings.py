@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     # on the 2-core load test, docs/load.md) keeps them on the loop's one blocking connection.
     hot_path_connections: int = Field(default=0, ge=0)
 
+    # Each API worker's interpreter switch interval (sys.setswitchinterval), in ms: how long a
+    # thread-pool thread (a dashboard, an ingest batch) may keep the GIL once the event loop
+    # wants it back. The hot path gives the GIL up at every Redis and PostgreSQL round trip,
+    # and with CPython's 5 ms each of them could wait that long (load_tests/bench_switch_interval).
+    gil_switch_interval_ms: float = Field(default=0.5, gt=0, le=100)
+
     lease_seconds: int = Field(default=20 * 60, ge=10)
     patient_hold_seconds: int = Field(default=30 * 60, ge=10)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)

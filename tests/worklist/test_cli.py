@@ -52,6 +52,18 @@ def test_db_upgrade_and_token_creation(env: dict[str, str], tmp_path: Path) -> N
     assert bad.returncode == 2 and "reporter" in bad.stderr
 
 
+def test_a_bad_setting_stops_serve_with_the_setting_named(env: dict[str, str]) -> None:
+    bad = subprocess.run(
+        [*WORKLIST, "serve", "--port", str(free_port())],
+        env={**env, "WORKLIST_GIL_SWITCH_INTERVAL_MS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "gil_switch_interval_ms" in bad.stderr and "greater than 0" in bad.stderr
+
+
 def test_serve_then_rebuild_and_sweep(env: dict[str, str]) -> None:
     port = free_port()
     server = subprocess.Popen(
@@ -91,7 +103,7 @@ def test_serve_then_rebuild_and_sweep(env: dict[str, str]) -> None:
 
 def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -> None:
     port = free_port()
-    env = {**env, "WORKLIST_LOG_LEVEL": "INFO"}
+    env = {**env, "WORKLIST_LOG_LEVEL": "INFO", "WORKLIST_GIL_SWITCH_INTERVAL_MS": "0.25"}
     server = subprocess.Popen(
         [*WORKLIST, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
     )
@@ -115,6 +127,9 @@ def test_json_logs_carry_the_request_id_and_no_patient_id(env: dict[str, str]) -
     assert lines, stderr
     assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
     assert "9434765919" not in stderr
+    # the worker hands the GIL back to its event loop within the configured interval
+    switch = [line for line in lines if "switch_interval_ms" in line]
+    assert [line["switch_interval_ms"] for line in switch] == [0.25], stderr
 
 
 def test_serve_with_workers_and_a_sweeper_process(env: dict[str, str]) -> None:
