@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -36,9 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from allocator.connection import connect
 from allocator.engine import Allocator
 from allocator.ranking import RankingWeights, stage_at
+from allocator.scripts import script_sha
 from allocator.types import HOT_URGENCIES as HOT
 from allocator.types import QueuedStudy, ReporterProfile, ScopeEntry
 from load_tests.pg_skip_locked import PgAllocator, ensure_database
+from load_tests.redis_server_time import ScriptServerTimes
 
 # -- the workload ---------------------------------------------------------------------------
 
@@ -253,20 +256,27 @@ class Backend:
     empty_call: Callable[[], None] | None = None
 
 
+EMPTY_SCRIPT = "return 1"
+EMPTY_SCRIPT_SHA = hashlib.sha1(EMPTY_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
 def _redis_backend(alloc: Allocator) -> Backend:
     walked: list[int | None] = [None]
-    empty_script = alloc._r.script_load("return 1")
+    empty_script = alloc._r.script_load(EMPTY_SCRIPT)
 
     def claim(rid: str, now: int) -> str | None:
         c = alloc.claim(rid, now, LEASE_MS)
         walked[0] = None if c is None else int(c.reason.get("heads_scanned", 0))
         return None if c is None else c.study_id
 
+    def add(studies: Sequence[QueuedStudy], now: int) -> None:
+        alloc.enqueue(studies, now)
+
     return Backend(
         "redis",
         claim,
         alloc.complete,
-        lambda studies, now: alloc.enqueue(studies, now) and None,
+        add,
         lambda: walked[0],
         lambda: alloc._r.evalsha(empty_script, 0) and None,
     )
@@ -315,9 +325,15 @@ def _pg_backend(pg: PgAllocator) -> Backend:
 
 
 def _single_claimer(
-    b: Backend, rids: Sequence[str], maker: StudyMaker, claims: int, budget_s: float
+    b: Backend,
+    rids: Sequence[str],
+    maker: StudyMaker,
+    claims: int,
+    budget_s: float,
+    server: ScriptServerTimes | None = None,
 ) -> dict[str, Any]:
-    """One claimer, round-robin over the on-duty reporters; only the claim call is timed."""
+    """One claimer, round-robin over the on-duty reporters; only the claim call is timed.
+    ``server`` (Redis) also gets Redis's own time for the timed calls, drained untimed."""
     lat: list[float] = []
     walks: list[int | None] = []
     who: list[str] = []
@@ -329,6 +345,8 @@ def _single_claimer(
         if sid:
             b.complete(rids[i], sid, NOW)
             done += 1
+    if server is not None:
+        server.discard()  # the warm-up's calls
     start = time.perf_counter()
     for i in range(claims):
         rid = rids[i % len(rids)]
@@ -350,6 +368,8 @@ def _single_claimer(
         if done >= REFILL_EVERY:  # new arrivals replace completed work (untimed)
             b.add([maker.make(now, backlog_ms=HOUR) for _ in range(done)], now)
             done = 0
+        if server is not None and i % 32 == 31:
+            server.drain()
         if time.perf_counter() - start > budget_s and i >= 200:
             break
     out: dict[str, Any] = _summary(lat)
@@ -458,8 +478,20 @@ def _redis_size(
     }
     rids = [p.reporter_id for p in profiles]
     maker = StudyMaker(seed=1000 + len(studies))
-    info["claim"] = _single_claimer(_redis_backend(alloc), rids, maker, args.claims, 120.0)
+    backend = _redis_backend(alloc)
+    with ScriptServerTimes(client) as server:
+        info["claim"] = _single_claimer(backend, rids, maker, args.claims, 120.0, server)
+    info["claim"]["inside_redis"] = {
+        "claim_script": _micros_summary(server.micros[script_sha("claim")]),
+        "empty_script": _micros_summary(server.micros[EMPTY_SCRIPT_SHA]),
+        "slow_log_overflowed": server.overflowed,
+    }
     return info, alloc
+
+
+def _micros_summary(micros: Sequence[int]) -> dict[str, float]:
+    """Redis's own execution time (its slow log), as ``_summary`` gives the round trip."""
+    return _summary([m / 1e6 for m in micros]) if micros else {"n": 0}
 
 
 def _pg_size(
@@ -503,7 +535,7 @@ def _parity(redis_url: str, pg_url: str, profiles: Sequence[ReporterProfile]) ->
     pg.analyze()
     rng = random.Random(5)
     same = differ = 0
-    examples = []
+    examples: list[Any] = []
     for i in range(600):
         rid = rng.choice(profiles).reporter_id
         c = alloc.claim(rid, NOW + i, LEASE_MS)
