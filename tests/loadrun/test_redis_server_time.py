@@ -39,8 +39,8 @@ def test_each_scripts_calls_are_timed_apart_and_the_settings_put_back(
         redis_client.set("not-a-script", 1)
         server.drain()
         redis_client.evalsha(empty, 0)  # drained on exit
+    # (the log is the whole server's: other clients' scripts may be there too, under their SHA)
     assert len(server.micros[empty]) == 4 and len(server.micros[busy]) == 3
-    assert set(server.micros) == {empty, busy}
     # three million Lua additions against "return 1": the durations are the scripts' own
     assert min(server.micros[busy]) > max(server.micros[empty])
     assert not server.overflowed
