@@ -12,6 +12,9 @@ subspecialties, registrars, reporting radiographers with individual scopes), abo
 film, a quarter ultrasound, then CT, MR and a little nuclear medicine, spread over a two-week
 backlog (so many studies are already widened). Each timed claim is followed (untimed) by
 completing the study; completed work is replaced by new arrivals so the queue stays at size.
+Beside each Redis claim's round trip it gives an empty script's (the machine's floor), how many
+bucket heads the claim walked, and Redis's own execution time of both scripts from its slow
+log (``inside_redis``; ``load_tests/redis_server_time.py``).
 """
 
 from __future__ import annotations
