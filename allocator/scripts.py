@@ -36,9 +36,13 @@ def script_source(name: str) -> str:
     return (lua / "_lib.lua").read_text() + (lua / f"{name}.lua").read_text()
 
 
+def _sha1(source: str) -> str:
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+
 def script_sha(name: str) -> str:
     """The SHA1 Redis knows ``name`` by (EVALSHA, SCRIPT EXISTS, the slow log)."""
-    return hashlib.sha1(script_source(name).encode(), usedforsecurity=False).hexdigest()
+    return _sha1(script_source(name))
 
 
 class Scripts:
@@ -48,7 +52,7 @@ class Scripts:
         self._client = client
         self._execute: Any = client.execute_command  # RedisCluster's is untyped
         self._source = {name: script_source(name) for name in _NAMES}
-        self._sha = {name: script_sha(name) for name in _NAMES}
+        self._sha = {name: _sha1(source) for name, source in self._source.items()}
 
     def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA the script (loading it on NOSCRIPT) and return Redis's reply.
