@@ -39,7 +39,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from connectors.simulator import generate_studies
-from load_tests.harness import fresh_postgres, vacuum_analyze
+from load_tests.cpu import process_cpu_seconds
+from load_tests.harness import drop_postgres, fresh_postgres, vacuum_analyze
 from worklist.app import create_app
 from worklist.demo import seed
 from worklist.reporting import hot_connection, statements
@@ -48,6 +49,15 @@ from worklist.reporting.open_assignments import OpenAssignments
 from worklist.settings import Settings
 
 ADMIN = "bench-admin-token-0123456789abcdef"
+DATABASE = "bench_hot_path_cpu"
+
+
+@contextmanager
+def _dropped_after(pg_url: str) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        drop_postgres(pg_url, DATABASE)
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,9 @@ async def _through_sqlalchemy(
 @contextmanager
 def _seeded(pg_url: str, redis_url: str | None, studies: int) -> Iterator[tuple[Any, list[str]]]:
     """The app on a fresh database with the demo network, 100 reporters in sessions and a
-    backlog; yields the TestClient and the reporters' tokens."""
-    url = fresh_postgres(pg_url, "bench_hot_path_cpu")
-    with tempfile.TemporaryDirectory() as tmp:
+    backlog; yields the TestClient and the reporters' tokens. The database is dropped after."""
+    url = fresh_postgres(pg_url, DATABASE)
+    with tempfile.TemporaryDirectory() as tmp, _dropped_after(pg_url):
         settings = Settings(
             data_dir=Path(tmp),
             database_url=url,
@@ -147,16 +157,10 @@ async def _post(app: Any, path: str, token: str) -> tuple[int, bytes]:
     return int(answer["status"]), bytes(body)
 
 
-def _backend_cpu_seconds(pid: int) -> float:
-    """CPU seconds a local PostgreSQL backend has used so far (/proc, Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _pairs(app: Any, tokens: list[str], n: int, backend: int) -> Callable[[], Awaitable[Pair]]:
     async def run() -> Pair:
         started, wall = time.process_time(), time.perf_counter()
-        database = _backend_cpu_seconds(backend)
+        database = process_cpu_seconds(backend)
         completed = 0
         for i in range(n):
             token = tokens[i % len(tokens)]
@@ -168,7 +172,7 @@ def _pairs(app: Any, tokens: list[str], n: int, backend: int) -> Callable[[], Aw
                 completed += 1
         return Pair(
             app_cpu_ms=(time.process_time() - started) / n * 1000,
-            postgres_cpu_ms=(_backend_cpu_seconds(backend) - database) / n * 1000,
+            postgres_cpu_ms=(process_cpu_seconds(backend) - database) / n * 1000,
             wall_ms=(time.perf_counter() - wall) / n * 1000,
             completed=completed,
         )

@@ -24,6 +24,14 @@ def _stat(pid_dir: Path) -> tuple[str, int, int, float] | None:
     return name, int(fields[2]), int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds one process has used so far; OSError when it is gone."""
+    found = _stat(Path(f"/proc/{pid}"))
+    if found is None:
+        raise ProcessLookupError(pid)
+    return found[3]
+
+
 def snapshot(groups: dict[str, Callable[[str, int, int, int], bool]]) -> dict[str, float]:
     """CPU seconds so far per named group; a group is a test on (name, pid, pgrp, ppid)."""
     out = dict.fromkeys(groups, 0.0)

@@ -21,15 +21,31 @@ from worklist.settings import Settings
 ADMIN = "bench-admin-token"
 
 
-def fresh_postgres(url: str, name: str) -> str:
-    """Drop and create database ``name`` on the server at ``url``; returns its URL."""
+def _on_server(url: str, *commands: str) -> str:
+    """Run ``commands`` (outside a transaction) on the server at ``url``; returns the URL of
+    that server with the psycopg driver named."""
     base = url.replace("postgresql://", "postgresql+psycopg://", 1)
     admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    try:
+        with admin.connect() as conn:
+            for command in commands:
+                conn.execute(sqlalchemy.text(command))
+    finally:
+        admin.dispose()
+    return base
+
+
+def fresh_postgres(url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server at ``url``; returns its URL."""
+    base = _on_server(
+        url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres(url: str, name: str) -> None:
+    """Drop database ``name`` on the server at ``url`` (a benchmark's, when it is done)."""
+    _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def vacuum_analyze(url: str) -> None:

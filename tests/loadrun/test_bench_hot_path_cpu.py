@@ -7,9 +7,10 @@ import json
 import subprocess
 import sys
 
+import psycopg
 import pytest
-import sqlalchemy
 
+from load_tests.harness import drop_postgres
 from tests.conftest import _postgres_base_url
 
 pytestmark = pytest.mark.postgres
@@ -45,8 +46,8 @@ def test_the_benchmark_times_all_three_variants(postgres_schema_url: str) -> Non
         assert all(us > 0 for us in figures["statement"].values())
         for rounds in figures["pairs"].values():
             assert all(r["completed"] > 0 for r in rounds)  # every variant claimed and completed
+        with psycopg.connect(base.replace("+psycopg", ""), autocommit=True) as conn:
+            left = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_hot_path_cpu'")
+            assert left.fetchone() is None  # the bench drops its database when done
     finally:
-        admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text('DROP DATABASE IF EXISTS "bench_hot_path_cpu"'))
-        admin.dispose()
+        drop_postgres(base, "bench_hot_path_cpu")  # the bench drops it too, unless it failed

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from load_tests.cpu import MACHINE, STEAL, CpuTimeline, core_speed, core_speed_ms, reading
+from load_tests.cpu import (
+    MACHINE,
+    STEAL,
+    CpuTimeline,
+    core_speed,
+    core_speed_ms,
+    process_cpu_seconds,
+    reading,
+)
 from load_tests.disk import FsyncProbe, summary_line
 from load_tests.run_load import cpu_groups, worst_seconds_cpu
 from worklist.serving import SWEEPER_NICENESS
@@ -124,3 +132,13 @@ def test_the_core_speed_probe_times_its_loop_alone_and_on_both_cores() -> None:
     small, big = core_speed(100_000), core_speed(1_000_000)
     assert 0 < small["one_core_ms"] < big["one_core_ms"]
     assert 0 < small["both_cores_ms"] < big["both_cores_ms"]
+
+
+def test_one_process_cpu_seconds_grow_with_its_work_and_a_gone_one_is_refused() -> None:
+    before = process_cpu_seconds(os.getpid())
+    core_speed_ms(additions=3_000_000, tries=2)  # a fixed amount of pure-Python work
+    assert process_cpu_seconds(os.getpid()) > before
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with pytest.raises(ProcessLookupError):
+        process_cpu_seconds(gone.pid)

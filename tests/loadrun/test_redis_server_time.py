@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-import sqlalchemy
 
+from load_tests.harness import drop_postgres
 from load_tests.redis_server_time import ScriptServerTimes
 from tests.conftest import _postgres_base_url
 
@@ -90,9 +90,4 @@ def test_the_allocator_benchmark_reports_redis_own_time_beside_the_round_trip(
             assert inside["claim_script"][q] <= claim[q]
             assert inside["empty_script"][q] <= claim["empty_script_call"][q]
     finally:
-        admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(
-                sqlalchemy.text('DROP DATABASE IF EXISTS "bench_alloc_cli_test" WITH (FORCE)')
-            )
-        admin.dispose()
+        drop_postgres(base, "bench_alloc_cli_test")
